@@ -1,0 +1,34 @@
+// tableos ps: the executors (node processes) registered in tableos.executor.
+import type { Command } from 'commander';
+import { listExecutors } from '../../kernel/executor-registry.js';
+import { withOS } from '../context.js';
+import { formatJsonLines, formatTable } from '../format.js';
+
+export function register(program: Command): void {
+  program
+    .command('ps')
+    .description('list executors: live ones, or all with -a')
+    .option('-a, --all', 'include stopped and dead executors')
+    .option('--json', 'print rows as JSON lines')
+    .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
+      await withOS(cmd, async (os) => {
+        const rows = await listExecutors(os.sql, { all: opts.all === true });
+        if (opts.json) {
+          if (rows.length > 0) console.log(formatJsonLines(rows));
+          return;
+        }
+        const now = Date.now();
+        const view = rows.map((r) => ({
+          id: r.id,
+          host: r.host,
+          pid: r.pid,
+          version: r.version,
+          status: r.status,
+          started: r.started_at.toISOString().replace('T', ' ').slice(0, 19),
+          heartbeat: `${((now - r.heartbeat_at.getTime()) / 1000).toFixed(1)}s ago`,
+          lease: r.status === 'alive' ? `${((r.lease_until.getTime() - now) / 1000).toFixed(1)}s` : '',
+        }));
+        console.log(formatTable(view, ['id', 'host', 'pid', 'version', 'status', 'started', 'heartbeat', 'lease']));
+      });
+    });
+}

@@ -1,0 +1,37 @@
+// tableos start: boot a node and run until Ctrl-C / SIGTERM, then stop everything in order.
+import type { Command } from 'commander';
+import { TableOS, type OpenOptions } from '../../tableos.js';
+import { globals } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('start a TableOS node (embedded PostgreSQL unless DATABASE_URL is set) and run until stopped')
+    .option('--executor-id <id>', 'fixed executor id (default: host-pid-random)')
+    .action(async (opts: { executorId?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const os = await TableOS.open({
+        ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
+        ...(g.port !== undefined ? { port: Number(g.port) } : {}),
+        ...(opts.executorId !== undefined ? { executorId: opts.executorId } : {}),
+        ...(g.logLevel !== undefined ? { logLevel: g.logLevel as OpenOptions['logLevel'] } : {}),
+      });
+      const d = os.db;
+      console.log(`TableOS node up: executor ${os.executor?.id}`);
+      console.log(
+        `  database  PostgreSQL ${d.serverVersion} at ${d.host}:${d.port}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${os.config.dataDir}` : ''})`,
+      );
+      console.log(`  schema    ${os.schemaVersion ?? '(none)'}`);
+      console.log('  stop with Ctrl-C');
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          os.log.info({ signal }, 'stopping');
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await os.close();
+      console.log('TableOS node stopped');
+    });
+}

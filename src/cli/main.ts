@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The tableos command: parses arguments, runs one command, maps failures to exit codes
+// (2 for usage errors, 1 for everything else).
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../kernel/version.js';
+import { describeError } from './context.js';
+import * as migrate from './commands/migrate.js';
+import * as ps from './commands/ps.js';
+import * as sql from './commands/sql.js';
+import * as start from './commands/start.js';
+import * as status from './commands/status.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tableos')
+    .description('TableOS: a database-oriented operating system; all state in PostgreSQL tables')
+    .version(VERSION)
+    .option('-d, --data-dir <dir>', 'data directory of the embedded PostgreSQL (default .tableos, or TABLEOS_DATA_DIR)')
+    .option('-p, --port <port>', 'port for the embedded PostgreSQL (default: a free one, or TABLEOS_PORT)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const c of [start, sql, status, ps, migrate]) c.register(program);
+  for (const c of program.commands) c.exitOverride().showHelpAfterError();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return 0;
+      }
+      // Commander has printed the message and usage already.
+      return 2;
+    }
+    process.stderr.write(describeError(err) + '\n');
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

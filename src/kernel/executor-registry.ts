@@ -1,0 +1,120 @@
+// This process as a row in tableos.executor: registered at start, its lease renewed by
+// heartbeats, marked stopped at close. Each heartbeat also reaps executors whose lease ran out.
+import { EventEmitter } from 'node:events';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { callProcedure } from './call.js';
+import type { Sql } from './database.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+
+export interface ExecutorRow {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  started_at: Date;
+  heartbeat_at: Date;
+  lease_until: Date;
+  status: 'alive' | 'dead' | 'stopped';
+  ended_at: Date | null;
+}
+
+export interface ExecutorOptions {
+  heartbeatMs: number;
+  leaseMs: number;
+  version: string;
+  /** Fixed id; a random one is made when absent. */
+  id?: string | undefined;
+}
+
+export function newExecutorId(): string {
+  return `${os.hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40)}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Events: 'lost' (old id, new id) when the lease had run out and the node re-registered
+ * under a new id, because others may already have taken over the old id's work.
+ */
+export class ExecutorRegistry extends EventEmitter {
+  private currentId: string;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private beating: Promise<void> | undefined;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+    private readonly opts: ExecutorOptions,
+  ) {
+    super();
+    this.currentId = opts.id ?? newExecutorId();
+  }
+
+  get id(): string {
+    return this.currentId;
+  }
+
+  async register(): Promise<ExecutorRow> {
+    const [row] = await callProcedure<ExecutorRow>(this.sql, 'tableos.executor_register', [
+      this.currentId,
+      os.hostname(),
+      process.pid,
+      this.opts.version,
+      this.opts.leaseMs,
+    ]);
+    this.schedule();
+    return row as ExecutorRow;
+  }
+
+  /** Renews the lease now; returns the status the database reports for this executor. */
+  async heartbeat(): Promise<string> {
+    const [row] = await callProcedure<{ executor_heartbeat: string }>(this.sql, 'tableos.executor_heartbeat', [
+      this.currentId,
+      this.opts.leaseMs,
+    ]);
+    const status = row?.executor_heartbeat ?? 'dead';
+    if (status !== 'alive' && !this.stopped) {
+      const old = this.currentId;
+      this.currentId = newExecutorId();
+      this.log.error({ executor: old, next: this.currentId }, 'executor lease was lost; re-registering under a new id');
+      await callProcedure(this.sql, 'tableos.executor_register', [
+        this.currentId,
+        os.hostname(),
+        process.pid,
+        this.opts.version,
+        this.opts.leaseMs,
+      ]);
+      this.emit('lost', old, this.currentId);
+    }
+    return status;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.beating;
+    await callProcedure(this.sql, 'tableos.executor_stop', [this.currentId]);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.beating = this.heartbeat()
+        .then(() => undefined)
+        .catch((err: unknown) => this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed'))
+        .finally(() => {
+          this.beating = undefined;
+          this.schedule();
+        });
+    }, this.opts.heartbeatMs);
+    // A heartbeat alone must not keep a finished program alive.
+    this.timer.unref();
+  }
+}
+
+export async function listExecutors(sql: Sql, opts: { all?: boolean } = {}): Promise<ExecutorRow[]> {
+  return opts.all
+    ? await sql<ExecutorRow[]>`select * from tableos.executor order by started_at`
+    : await sql<ExecutorRow[]>`select * from tableos.executor where status = 'alive' order by started_at`;
+}
