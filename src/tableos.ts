@@ -32,7 +32,13 @@ export class TableOS {
 
   /** Opens a node: connects (starting the embedded Postgres if no server is named), migrates, registers. */
   static async open(options: OpenOptions = {}): Promise<TableOS> {
-    const { logger, executor: asExecutor = true, migrate: doMigrate = true, executorId, ...input } = options;
+    const {
+      logger,
+      executor: asExecutor = true,
+      migrate: doMigrate = true,
+      executorId,
+      ...input
+    } = options;
     const config = loadConfig(input);
     const log = logger ?? createLogger(config.logLevel);
     const db = await openDatabase(config, log);
@@ -48,7 +54,13 @@ export class TableOS {
         });
         await executor.register();
       }
-      const os = new TableOS(config, executor ? log.child({ executor: executor.id }) : log, db, executor, version);
+      const os = new TableOS(
+        config,
+        executor ? log.child({ executor: executor.id }) : log,
+        db,
+        executor,
+        version,
+      );
       return os;
     } catch (err) {
       await db.close();

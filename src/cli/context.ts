@@ -14,7 +14,11 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 /** Opens TableOS for one command as a client (no executor row), runs fn, always closes. */
-export async function withOS<T>(cmd: Command, fn: (os: TableOS) => Promise<T>, extra: OpenOptions = {}): Promise<T> {
+export async function withOS<T>(
+  cmd: Command,
+  fn: (os: TableOS) => Promise<T>,
+  extra: OpenOptions = {},
+): Promise<T> {
   const g = globals(cmd);
   const os = await TableOS.open({
     executor: false,
@@ -34,8 +38,11 @@ export function describeError(err: unknown): string {
   const lines: string[] = [];
   if (err instanceof QueryError) {
     const pg = err.cause as { message?: string; detail?: string; hint?: string } | undefined;
-    lines.push(`tableos: ERROR: ${pg?.message ?? err.message}${err.sqlState ? ` (SQLSTATE ${err.sqlState})` : ''}`);
-    if (err.text !== undefined && err.position !== undefined) lines.push(...caret(err.text, err.position));
+    lines.push(
+      `tableos: ERROR: ${pg?.message ?? err.message}${err.sqlState ? ` (SQLSTATE ${err.sqlState})` : ''}`,
+    );
+    if (err.text !== undefined && err.position !== undefined)
+      lines.push(...caret(err.text, err.position));
     if (pg?.detail) lines.push(`DETAIL: ${pg.detail}`);
     if (pg?.hint) lines.push(`HINT: ${pg.hint}`);
   } else if (err instanceof TableOSError) {

@@ -8,7 +8,8 @@ export function formatValue(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (Buffer.isBuffer(v)) return `\\x${v.toString('hex')}`;
   if (typeof v === 'object') return JSON.stringify(v, jsonReplacer);
-  return String(v);
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v) ?? typeof v;
 }
 
 export function jsonReplacer(_key: string, v: unknown): unknown {
@@ -21,11 +22,21 @@ export function jsonReplacer(_key: string, v: unknown): unknown {
 }
 
 /** An aligned table with a header rule and a row count, the way psql prints one. */
-export function formatTable(rows: readonly Row[], columns: readonly string[] = columnsOf(rows)): string {
-  if (columns.length === 0) return rows.length === 0 ? '' : `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`;
+export function formatTable(
+  rows: readonly Row[],
+  columns: readonly string[] = columnsOf(rows),
+): string {
+  if (columns.length === 0)
+    return rows.length === 0 ? '' : `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`;
   const cells = rows.map((r) => columns.map((c) => formatValue(r[c]).replace(/\n/g, '\\n')));
-  const widths = columns.map((c, i) => Math.max(width(c), ...cells.map((row) => width(row[i] ?? ''))));
-  const numeric = columns.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
+  const widths = columns.map((c, i) =>
+    Math.max(width(c), ...cells.map((row) => width(row[i] ?? ''))),
+  );
+  const numeric = columns.map(
+    (c) =>
+      rows.length > 0 &&
+      rows.every((r) => r[c] === null || typeof r[c] === 'number' || typeof r[c] === 'bigint'),
+  );
   const line = (vals: string[], header = false) =>
     vals
       .map((v, i) => {

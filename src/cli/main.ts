@@ -14,8 +14,14 @@ export function buildProgram(): Command {
   const program = new Command('tableos')
     .description('TableOS: a database-oriented operating system; all state in PostgreSQL tables')
     .version(VERSION)
-    .option('-d, --data-dir <dir>', 'data directory of the embedded PostgreSQL (default .tableos, or TABLEOS_DATA_DIR)')
-    .option('-p, --port <port>', 'port for the embedded PostgreSQL (default: a free one, or TABLEOS_PORT)')
+    .option(
+      '-d, --data-dir <dir>',
+      'data directory of the embedded PostgreSQL (default .tableos, or TABLEOS_DATA_DIR)',
+    )
+    .option(
+      '-p, --port <port>',
+      'port for the embedded PostgreSQL (default: a free one, or TABLEOS_PORT)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .showHelpAfterError()
     .exitOverride();
@@ -31,7 +37,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
         return 0;
       }
       // Commander has printed the message and usage already.

@@ -38,7 +38,9 @@ const env = (name: string): string | undefined => {
 
 /** True when the standard libpq variables name a server to use instead of the embedded one. */
 export function pgEnvNamesServer(): boolean {
-  return env('PGHOST') !== undefined || env('PGPORT') !== undefined || env('PGDATABASE') !== undefined;
+  return (
+    env('PGHOST') !== undefined || env('PGPORT') !== undefined || env('PGDATABASE') !== undefined
+  );
 }
 
 export function loadConfig(input: ConfigInput = {}): Config {

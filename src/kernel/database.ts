@@ -2,7 +2,12 @@
 import postgres from 'postgres';
 import { pgEnvNamesServer, type Config } from './config.js';
 import { EmbeddedCluster } from './embedded/cluster.js';
-import { DatabaseUnreachableError, PostgresVersionError, TableOSError, errorMessage } from './errors.js';
+import {
+  DatabaseUnreachableError,
+  PostgresVersionError,
+  TableOSError,
+  errorMessage,
+} from './errors.js';
 import type { Logger } from './logger.js';
 
 export type Sql = postgres.Sql;
@@ -36,7 +41,13 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   } else {
     embedded = new EmbeddedCluster(config.dataDir, log, config.port);
     const info = await embedded.ensureRunning();
-    options = { host: info.host, port: info.port, user: info.user, password: info.password, database: info.database };
+    options = {
+      host: info.host,
+      port: info.port,
+      user: info.user,
+      password: info.password,
+      database: info.database,
+    };
   }
   options = {
     ...options,
@@ -63,7 +74,9 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     serverVersion,
     embedded,
     newPool: (extra = {}) =>
-      url === undefined ? postgres({ ...options, ...extra }) : postgres(url, { ...options, ...extra }),
+      url === undefined
+        ? postgres({ ...options, ...extra })
+        : postgres(url, { ...options, ...extra }),
     async close() {
       await sql.end({ timeout: 5 });
       if (embedded) await embedded.stop();
@@ -77,17 +90,26 @@ function describeTarget(sql: Sql): { host: string; port: number; database: strin
 }
 
 /** First query; a dead or missing server is reported within the connect timeout, naming host and port. */
-async function probe(sql: Sql, timeoutMs: number, t: { host: string; port: number }): Promise<string> {
+async function probe(
+  sql: Sql,
+  timeoutMs: number,
+  t: { host: string; port: number },
+): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new DatabaseUnreachableError(t.host, t.port, `no answer within ${timeoutMs / 1000}s`)),
+      () =>
+        reject(
+          new DatabaseUnreachableError(t.host, t.port, `no answer within ${timeoutMs / 1000}s`),
+        ),
       timeoutMs,
     );
   });
   try {
     const rows = await Promise.race([
-      sql<{ v: string; s: string }[]>`select current_setting('server_version_num') as v, current_setting('server_version') as s`,
+      sql<
+        { v: string; s: string }[]
+      >`select current_setting('server_version_num') as v, current_setting('server_version') as s`,
       timeout,
     ]);
     const row = rows[0];

@@ -53,7 +53,11 @@ export class DataDirError extends TableOSError {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super('TABLEOS_DATA_DIR_UNWRITABLE', `data directory ${path} is not usable: ${detail}`, options);
+    super(
+      'TABLEOS_DATA_DIR_UNWRITABLE',
+      `data directory ${path} is not usable: ${detail}`,
+      options,
+    );
   }
 }
 
@@ -78,7 +82,10 @@ export class EmbeddedPostgresError extends TableOSError {
 
 export class PostgresVersionError extends TableOSError {
   constructor(version: string) {
-    super('TABLEOS_POSTGRES_TOO_OLD', `PostgreSQL ${version} is not supported: TableOS needs 15 or later`);
+    super(
+      'TABLEOS_POSTGRES_TOO_OLD',
+      `PostgreSQL ${version} is not supported: TableOS needs 15 or later`,
+    );
   }
 }
 

@@ -29,7 +29,10 @@ export interface ExecutorOptions {
 }
 
 export function newExecutorId(): string {
-  return `${os.hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 40)}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  return `${os
+    .hostname()
+    .replace(/[^A-Za-z0-9.-]/g, '-')
+    .slice(0, 40)}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
 /**
@@ -69,15 +72,19 @@ export class ExecutorRegistry extends EventEmitter {
 
   /** Renews the lease now; returns the status the database reports for this executor. */
   async heartbeat(): Promise<string> {
-    const [row] = await callProcedure<{ executor_heartbeat: string }>(this.sql, 'tableos.executor_heartbeat', [
-      this.currentId,
-      this.opts.leaseMs,
-    ]);
+    const [row] = await callProcedure<{ executor_heartbeat: string }>(
+      this.sql,
+      'tableos.executor_heartbeat',
+      [this.currentId, this.opts.leaseMs],
+    );
     const status = row?.executor_heartbeat ?? 'dead';
     if (status !== 'alive' && !this.stopped) {
       const old = this.currentId;
       this.currentId = newExecutorId();
-      this.log.error({ executor: old, next: this.currentId }, 'executor lease was lost; re-registering under a new id');
+      this.log.error(
+        { executor: old, next: this.currentId },
+        'executor lease was lost; re-registering under a new id',
+      );
       await callProcedure(this.sql, 'tableos.executor_register', [
         this.currentId,
         os.hostname(),
@@ -102,7 +109,9 @@ export class ExecutorRegistry extends EventEmitter {
     this.timer = setTimeout(() => {
       this.beating = this.heartbeat()
         .then(() => undefined)
-        .catch((err: unknown) => this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed'))
+        .catch((err: unknown) =>
+          this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed'),
+        )
         .finally(() => {
           this.beating = undefined;
           this.schedule();
@@ -113,8 +122,13 @@ export class ExecutorRegistry extends EventEmitter {
   }
 }
 
-export async function listExecutors(sql: Sql, opts: { all?: boolean } = {}): Promise<ExecutorRow[]> {
+export async function listExecutors(
+  sql: Sql,
+  opts: { all?: boolean } = {},
+): Promise<ExecutorRow[]> {
   return opts.all
     ? await sql<ExecutorRow[]>`select * from tableos.executor order by started_at`
-    : await sql<ExecutorRow[]>`select * from tableos.executor where status = 'alive' order by started_at`;
+    : await sql<
+        ExecutorRow[]
+      >`select * from tableos.executor where status = 'alive' order by started_at`;
 }

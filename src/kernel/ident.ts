@@ -6,11 +6,16 @@ const PART = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 /** Quotes one identifier. Rejects empty names, NUL bytes and names over Postgres' 63-byte limit. */
 export function quoteIdent(name: string): string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new InvalidArgumentError(`SQL identifier must be a non-empty string, got ${JSON.stringify(name)}`);
+    throw new InvalidArgumentError(
+      `SQL identifier must be a non-empty string, got ${JSON.stringify(name)}`,
+    );
   }
-  if (name.includes('\0')) throw new InvalidArgumentError('SQL identifier must not contain NUL bytes');
+  if (name.includes('\0'))
+    throw new InvalidArgumentError('SQL identifier must not contain NUL bytes');
   if (Buffer.byteLength(name) > 63) {
-    throw new InvalidArgumentError(`SQL identifier ${JSON.stringify(name)} is longer than 63 bytes`);
+    throw new InvalidArgumentError(
+      `SQL identifier ${JSON.stringify(name)} is longer than 63 bytes`,
+    );
   }
   return `"${name.replace(/"/g, '""')}"`;
 }

@@ -42,18 +42,26 @@ export function loadMigrations(dir: string = defaultMigrationsDir): Migration[] 
     });
 }
 
-export async function migrate(sql: Sql, log: Logger, migrations = loadMigrations()): Promise<MigrateResult> {
+export async function migrate(
+  sql: Sql,
+  log: Logger,
+  migrations = loadMigrations(),
+): Promise<MigrateResult> {
   const conn = await sql.reserve();
   try {
     await conn`select pg_advisory_lock(${MIGRATE_LOCK.toString()}::bigint)`;
     try {
-      await conn.unsafe(`
+      await conn
+        .unsafe(
+          `
         create schema if not exists tableos;
         create table if not exists tableos.migration (
           name text primary key,
           checksum text not null,
           applied_at timestamptz not null default now()
-        );`).simple();
+        );`,
+        )
+        .simple();
       const ledger = await conn<{ name: string; checksum: string }[]>`
         select name, checksum from tableos.migration order by name`;
       const pending = verify(ledger, migrations);

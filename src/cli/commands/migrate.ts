@@ -13,7 +13,9 @@ export function register(program: Command): void {
         async (os) => {
           const { applied, version } = await migrate(os.sql, os.log);
           for (const name of applied) console.log(`applied ${name}`);
-          console.log(`schema at ${version ?? '(none)'}${applied.length === 0 ? ', up to date' : ''}`);
+          console.log(
+            `schema at ${version ?? '(none)'}${applied.length === 0 ? ', up to date' : ''}`,
+          );
         },
         { migrate: false },
       );

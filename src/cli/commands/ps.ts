@@ -26,9 +26,21 @@ export function register(program: Command): void {
           status: r.status,
           started: r.started_at.toISOString().replace('T', ' ').slice(0, 19),
           heartbeat: `${((now - r.heartbeat_at.getTime()) / 1000).toFixed(1)}s ago`,
-          lease: r.status === 'alive' ? `${((r.lease_until.getTime() - now) / 1000).toFixed(1)}s` : '',
+          lease:
+            r.status === 'alive' ? `${((r.lease_until.getTime() - now) / 1000).toFixed(1)}s` : '',
         }));
-        console.log(formatTable(view, ['id', 'host', 'pid', 'version', 'status', 'started', 'heartbeat', 'lease']));
+        console.log(
+          formatTable(view, [
+            'id',
+            'host',
+            'pid',
+            'version',
+            'status',
+            'started',
+            'heartbeat',
+            'lease',
+          ]),
+        );
       });
     });
 }

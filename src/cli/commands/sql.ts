@@ -44,6 +44,10 @@ function printResult(r: ResultLike, json: boolean): void {
   if (columns.length > 0) {
     console.log(formatTable(r, columns));
   } else if (r.command) {
-    console.log(r.command === 'INSERT' ? `INSERT 0 ${r.count ?? 0}` : `${r.command}${r.count ? ` ${r.count}` : ''}`);
+    console.log(
+      r.command === 'INSERT'
+        ? `INSERT 0 ${r.count ?? 0}`
+        : `${r.command}${r.count ? ` ${r.count}` : ''}`,
+    );
   }
 }

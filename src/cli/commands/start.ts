@@ -6,7 +6,9 @@ import { globals } from '../context.js';
 export function register(program: Command): void {
   program
     .command('start')
-    .description('start a TableOS node (embedded PostgreSQL unless DATABASE_URL is set) and run until stopped')
+    .description(
+      'start a TableOS node (embedded PostgreSQL unless DATABASE_URL is set) and run until stopped',
+    )
     .option('--executor-id <id>', 'fixed executor id (default: host-pid-random)')
     .action(async (opts: { executorId?: string }, cmd: Command) => {
       const g = globals(cmd);

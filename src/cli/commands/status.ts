@@ -38,7 +38,9 @@ export function register(program: Command): void {
         console.log(
           `database:  PostgreSQL ${d.server} at ${d.host}:${d.port}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${t.config.dataDir}` : ''})`,
         );
-        console.log(`schema:    ${status.schema.version ?? '(none)'} (${status.schema.migrations} migrations)`);
+        console.log(
+          `schema:    ${status.schema.version ?? '(none)'} (${status.schema.migrations} migrations)`,
+        );
         console.log(
           `executors: ${status.executors.alive} alive, ${status.executors.dead} dead, ${status.executors.stopped} stopped`,
         );

@@ -11,7 +11,13 @@ import { DataDirError, EmbeddedPostgresError, PortInUseError, errorMessage } fro
 import type { Logger } from '../logger.js';
 import { findBinaries } from './binaries.js';
 import { isPostmasterOf, processAlive, readPostmasterPid } from './pid-file.js';
-import { ensureSystemUser, isRoot, prepareClusterDir, reachableBinaries, type RunAs } from './system-user.js';
+import {
+  ensureSystemUser,
+  isRoot,
+  prepareClusterDir,
+  reachableBinaries,
+  type RunAs,
+} from './system-user.js';
 
 export interface ClusterInfo {
   host: string;
@@ -61,7 +67,10 @@ export class EmbeddedCluster {
       const running = readPostmasterPid(this.pgdata);
       if (running !== undefined && isPostmasterOf(running.pid, this.pgdata)) {
         await this.waitReady(running.pid);
-        this.log.debug({ pid: running.pid, port: running.port }, 'attached to running embedded postgres');
+        this.log.debug(
+          { pid: running.pid, port: running.port },
+          'attached to running embedded postgres',
+        );
         this.info = { ...this.conn(cluster, running.port), startedHere: false, pid: running.pid };
         return this.info;
       }
@@ -101,7 +110,11 @@ export class EmbeddedCluster {
       fs.writeFileSync(probe, '');
       fs.rmSync(probe);
     } catch (cause) {
-      throw new DataDirError(this.dataDir, `${errorMessage(cause)}; set TABLEOS_DATA_DIR to a writable directory`, { cause });
+      throw new DataDirError(
+        this.dataDir,
+        `${errorMessage(cause)}; set TABLEOS_DATA_DIR to a writable directory`,
+        { cause },
+      );
     }
   }
 
@@ -140,7 +153,16 @@ export class EmbeddedCluster {
     try {
       await run(
         path.join(root, 'bin', 'initdb'),
-        ['-D', real, '-U', cluster.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale'],
+        [
+          '-D',
+          real,
+          '-U',
+          cluster.user,
+          `--pwfile=${pwfile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--no-locale',
+        ],
         runAs,
       );
     } finally {
@@ -163,13 +185,26 @@ export class EmbeddedCluster {
     // Written last: its presence means the cluster is complete and its database exists.
     await this.createDatabase(root, real, cluster, runAs);
     fs.writeFileSync(this.clusterFile, JSON.stringify(cluster, null, 2), { mode: 0o600 });
-    this.log.info({ dataDir: this.dataDir, version: cluster.version }, 'embedded postgres initialised');
+    this.log.info(
+      { dataDir: this.dataDir, version: cluster.version },
+      'embedded postgres initialised',
+    );
     return cluster;
   }
 
   /** initdb only makes `postgres`; the node's own database is made in single-user mode. */
-  private async createDatabase(root: string, pgdata: string, c: ClusterFile, runAs: RunAs | undefined) {
-    await run(path.join(root, 'bin', 'postgres'), ['--single', '-D', pgdata, '-j', 'postgres'], runAs, `CREATE DATABASE ${c.database};\n`);
+  private async createDatabase(
+    root: string,
+    pgdata: string,
+    c: ClusterFile,
+    runAs: RunAs | undefined,
+  ) {
+    await run(
+      path.join(root, 'bin', 'postgres'),
+      ['--single', '-D', pgdata, '-j', 'postgres'],
+      runAs,
+      `CREATE DATABASE ${c.database};\n`,
+    );
   }
 
   private async choosePort(): Promise<number> {
@@ -199,21 +234,26 @@ export class EmbeddedCluster {
       if (exited !== undefined) {
         const tail = readFrom(this.logFile, logStart);
         if (/could not bind|Address already in use/i.test(tail)) throw new PortInUseError(port);
-        throw new EmbeddedPostgresError(`postgres exited during start (code ${exited}): ${tail.trim().slice(-800)}`);
+        throw new EmbeddedPostgresError(
+          `postgres exited during start (code ${exited}): ${tail.trim().slice(-800)}`,
+        );
       }
       const pm = readPostmasterPid(this.pgdata);
       if (pm?.pid === pid && pm.status === 'ready') return pid;
       await sleep(25);
     }
     await stopServer(pid);
-    throw new EmbeddedPostgresError(`postgres did not become ready within ${START_TIMEOUT_MS / 1000}s; see ${this.logFile}`);
+    throw new EmbeddedPostgresError(
+      `postgres did not become ready within ${START_TIMEOUT_MS / 1000}s; see ${this.logFile}`,
+    );
   }
 
   private async waitReady(pid: number): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (readPostmasterPid(this.pgdata)?.status === 'ready') return;
-      if (!processAlive(pid)) throw new EmbeddedPostgresError('embedded postgres exited while starting');
+      if (!processAlive(pid))
+        throw new EmbeddedPostgresError('embedded postgres exited while starting');
       await sleep(25);
     }
     throw new EmbeddedPostgresError(`embedded postgres (pid ${pid}) did not become ready`);
@@ -245,7 +285,12 @@ function run(bin: string, args: string[], runAs: RunAs | undefined, input?: stri
     child.on('error', (cause) => reject(new EmbeddedPostgresError(`cannot run ${bin}`, { cause })));
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new EmbeddedPostgresError(`${path.basename(bin)} failed (code ${code}): ${output.trim().slice(-1500)}`));
+      else
+        reject(
+          new EmbeddedPostgresError(
+            `${path.basename(bin)} failed (code ${code}): ${output.trim().slice(-1500)}`,
+          ),
+        );
     });
     child.stdin.end(input ?? '');
   });

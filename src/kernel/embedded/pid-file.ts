@@ -41,7 +41,11 @@ export function isPostmasterOf(pid: number, pgdata: string): boolean {
     if (!cmdline.some((a) => a.endsWith('postgres'))) return false;
     const d = cmdline.indexOf('-D');
     const dir = d >= 0 ? cmdline[d + 1] : undefined;
-    return dir === undefined || path.resolve(dir) === path.resolve(pgdata) || fs.realpathSync(dir) === fs.realpathSync(pgdata);
+    return (
+      dir === undefined ||
+      path.resolve(dir) === path.resolve(pgdata) ||
+      fs.realpathSync(dir) === fs.realpathSync(pgdata)
+    );
   } catch {
     // No /proc (macOS): trust the liveness check.
     return true;

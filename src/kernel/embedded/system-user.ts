@@ -24,7 +24,16 @@ export function ensureSystemUser(): RunAs {
     try {
       execFileSync(
         'useradd',
-        ['--system', '--user-group', '--home-dir', SYSTEM_HOME, '--no-create-home', '--shell', '/usr/sbin/nologin', SYSTEM_USER],
+        [
+          '--system',
+          '--user-group',
+          '--home-dir',
+          SYSTEM_HOME,
+          '--no-create-home',
+          '--shell',
+          '/usr/sbin/nologin',
+          SYSTEM_USER,
+        ],
         { stdio: 'pipe' },
       );
     } catch (cause) {
@@ -38,7 +47,8 @@ export function ensureSystemUser(): RunAs {
     }
     ids = lookup();
   }
-  if (ids === undefined) throw new EmbeddedPostgresError(`system user '${SYSTEM_USER}' not found after creation`);
+  if (ids === undefined)
+    throw new EmbeddedPostgresError(`system user '${SYSTEM_USER}' not found after creation`);
   return ids;
 }
 
@@ -50,7 +60,10 @@ function lookup(): RunAs | undefined {
 }
 
 function canAccess(as: RunAs, file: string, test: '-x' | '-w'): boolean {
-  const r = spawnSync('/bin/sh', ['-c', `test ${test} "$1"`, 'sh', file], { uid: as.uid, gid: as.gid });
+  const r = spawnSync('/bin/sh', ['-c', `test ${test} "$1"`, 'sh', file], {
+    uid: as.uid,
+    gid: as.gid,
+  });
   return r.status === 0;
 }
 
