@@ -1,5 +1,6 @@
 // The embedded PostgreSQL of a TableOS node: created on first start under the data
-// directory, reused by later starts and by other processes, stopped by whoever started it.
+// directory, shared by every process that uses the same directory, and stopped when the
+// last of them closes (each registers under clients/, pruned of dead pids).
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,7 +26,7 @@ export interface ClusterInfo {
   user: string;
   password: string;
   database: string;
-  /** True when this process started the server and so should stop it. */
+  /** True when this process started the server (rather than attaching to a running one). */
   startedHere: boolean;
   pid: number;
 }
@@ -53,7 +54,10 @@ export class EmbeddedCluster {
     this.pgdata = path.join(dataDir, 'pgdata');
     this.clusterFile = path.join(dataDir, 'cluster.json');
     this.logFile = path.join(dataDir, 'postgres.log');
+    this.clientsDir = path.join(dataDir, 'clients');
   }
+
+  private readonly clientsDir: string;
 
   /** Starts the server, or attaches to the one already running on this data directory. */
   async ensureRunning(): Promise<ClusterInfo> {
@@ -64,6 +68,7 @@ export class EmbeddedCluster {
       const bins = await findBinaries();
       const root = runAs ? reachableBinaries(runAs, bins.root) : bins.root;
       const cluster = await this.ensureInitialised(root, runAs);
+      this.addClient();
       const running = readPostmasterPid(this.pgdata);
       if (running !== undefined && isPostmasterOf(running.pid, this.pgdata)) {
         await this.waitReady(running.pid);
@@ -79,8 +84,15 @@ export class EmbeddedCluster {
         this.log.warn({ pid: running.pid }, 'removing stale postmaster.pid');
         fs.rmSync(path.join(this.pgdata, 'postmaster.pid'), { force: true });
       }
-      const port = await this.choosePort();
-      const pid = await this.spawnServer(root, port, runAs);
+      let pid: number;
+      let port: number;
+      try {
+        port = await this.choosePort();
+        pid = await this.spawnServer(root, port, runAs);
+      } catch (err) {
+        this.removeClient();
+        throw err;
+      }
       this.info = { ...this.conn(cluster, port), startedHere: true, pid };
       this.log.info({ port, pid, dataDir: this.dataDir }, 'embedded postgres started');
       return this.info;
@@ -89,13 +101,44 @@ export class EmbeddedCluster {
     }
   }
 
-  /** Fast shutdown; waits until the server has exited. */
+  /** Leaves the server; the last process to leave stops it (fast shutdown) and waits for it to exit. */
   async stop(): Promise<void> {
     const info = this.info;
     this.info = undefined;
-    if (info === undefined || !info.startedHere) return;
-    await stopServer(info.pid);
-    this.log.info({ pid: info.pid }, 'embedded postgres stopped');
+    if (info === undefined) return;
+    const release = await this.lock();
+    try {
+      this.removeClient();
+      if (this.liveClients().length > 0) return;
+      await stopServer(info.pid);
+      this.log.info({ pid: info.pid }, 'embedded postgres stopped');
+    } finally {
+      await release();
+    }
+  }
+
+  private addClient(): void {
+    fs.mkdirSync(this.clientsDir, { recursive: true });
+    fs.writeFileSync(path.join(this.clientsDir, String(process.pid)), '');
+  }
+
+  private removeClient(): void {
+    fs.rmSync(path.join(this.clientsDir, String(process.pid)), { force: true });
+  }
+
+  /** Pids of processes still using the server; files of dead ones are removed. */
+  private liveClients(): number[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.clientsDir);
+    } catch {
+      return [];
+    }
+    return names.map(Number).filter((pid) => {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return true;
+      fs.rmSync(path.join(this.clientsDir, String(pid)), { force: true });
+      return false;
+    });
   }
 
   private conn(c: ClusterFile, port: number) {

@@ -1,0 +1,64 @@
+// The same code against an existing PostgreSQL: the server on 127.0.0.1:5432, when there is one.
+import crypto from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listExecutors } from '../../src/kernel/executor-registry.js';
+import { silentLogger } from '../../src/kernel/logger.js';
+import { TableOS } from '../../src/tableos.js';
+import { runCli } from '../support/cli.js';
+
+const ADMIN =
+  process.env.TABLEOS_TEST_EXTERNAL_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const admin = postgres(ADMIN, { max: 1, connect_timeout: 2, onnotice: () => undefined });
+const available = await admin`select 1`.then(
+  () => true,
+  () => false,
+);
+const db = `tableos_ext_${crypto.randomBytes(4).toString('hex')}`;
+let url = '';
+if (available) {
+  await admin.unsafe(`create database ${db}`);
+  const u = new URL(ADMIN);
+  u.pathname = `/${db}`;
+  url = u.toString();
+}
+
+afterAll(async () => {
+  if (available) await admin.unsafe(`drop database if exists ${db} with (force)`);
+  await admin.end();
+});
+
+describe.runIf(available)('existing PostgreSQL at 127.0.0.1:5432', () => {
+  it('opens, migrates and registers an executor there', async () => {
+    const os = await TableOS.open({ databaseUrl: url, logger: silentLogger });
+    try {
+      expect(os.db.kind).toBe('external');
+      expect(os.db.port).toBe(5432);
+      expect(Number(os.db.serverVersion.split('.')[0])).toBeGreaterThanOrEqual(15);
+      expect(os.schemaVersion).toMatch(/^\d{4}_/);
+      expect((await listExecutors(os.sql)).map((e) => e.id)).toEqual([os.executor!.id]);
+      expect(await os.call('tableos.noop')).toEqual([{ noop: null }]);
+    } finally {
+      await os.close();
+    }
+  });
+
+  it('is used by the command through DATABASE_URL and through PG* variables', async () => {
+    const viaUrl = await runCli(['status', '--json'], { DATABASE_URL: url });
+    expect(viaUrl.code, viaUrl.stderr).toBe(0);
+    expect(JSON.parse(viaUrl.stdout)).toMatchObject({
+      database: { kind: 'external', port: 5432, database: db },
+    });
+    const viaPg = await runCli(['status', '--json'], {
+      DATABASE_URL: undefined,
+      PGHOST: '127.0.0.1',
+      PGPORT: '5432',
+      PGUSER: 'postgres',
+      PGDATABASE: db,
+    });
+    expect(viaPg.code, viaPg.stderr).toBe(0);
+    expect(JSON.parse(viaPg.stdout)).toMatchObject({
+      database: { kind: 'external', database: db },
+    });
+  });
+});
