@@ -38,8 +38,8 @@ function startNode(
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
     const t = setInterval(() => {
       if (out.includes('stop with Ctrl-C')) {
@@ -59,7 +59,7 @@ const exited = (child: ChildProcess) =>
     child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c)),
   );
 
-afterAll(async () => {
+afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   for (const d of dirs) {
     const pm = readPostmasterPid(path.join(d, 'data', 'pgdata'));
@@ -182,7 +182,7 @@ describe('embedded PostgreSQL', () => {
 
   it.runIf(process.getuid?.() === 0)(
     'runs as an ordinary user too (as root, checked as nobody)',
-    async () => {
+    () => {
       const nobody = {
         uid: Number(spawnSync('id', ['-u', 'nobody']).stdout),
         gid: Number(spawnSync('id', ['-g', 'nobody']).stdout),
