@@ -1,5 +1,6 @@
 // Kernel: a no-op stored procedure through the TableOS call layer against a raw `select 1`
 // through the same driver and pool, one call in flight and then 16, alternating rounds.
+// The same procedure called with raw driver SQL separates the layer's cost from the server's.
 import { silentLogger } from '../src/kernel/logger.js';
 import { TableOS } from '../src/tableos.js';
 import { benchDatabase } from './support/database.js';
@@ -18,17 +19,22 @@ export async function main(args: string[]): Promise<void> {
   try {
     const call = () => os.call('tableos.noop');
     const raw = () => os.sql`select 1`;
+    const rawNoop = () => os.sql`select * from tableos.noop()`;
     await timed(call, 500);
     await timed(raw, 500);
-    const results: Record<string, { tableos: Figures[]; raw: Figures[] }> = {};
+    await timed(rawNoop, 500);
+    const results: Record<string, { tableos: Figures[]; raw: Figures[]; rawNoop: Figures[] }> = {};
     for (const c of [1, 16]) {
-      const r = { tableos: [] as Figures[], raw: [] as Figures[] };
+      const r = { tableos: [] as Figures[], raw: [] as Figures[], rawNoop: [] as Figures[] };
       for (let i = 0; i < rounds; i++) {
         r.raw.push(await timed(raw, (seconds * 1000) / rounds, c));
         r.tableos.push(await timed(call, (seconds * 1000) / rounds, c));
+        r.rawNoop.push(await timed(rawNoop, (seconds * 1000) / rounds, c));
       }
       results[c] = r;
-      console.log(`in flight ${c}: tableos ${summary(r.tableos)} | raw select 1 ${summary(r.raw)}`);
+      console.log(
+        `in flight ${c}: tableos ${summary(r.tableos)} | raw select 1 ${summary(r.raw)} | raw noop() ${summary(r.rawNoop)}`,
+      );
     }
     const seq = merge(results[1]!.tableos);
     const seqRaw = merge(results[1]!.raw);
@@ -41,6 +47,12 @@ export async function main(args: string[]): Promise<void> {
       ratio: round(seq.ops_s / seqRaw.ops_s, 3),
       ratio_concurrent16: round(conc.ops_s / concRaw.ops_s, 3),
       overhead_pct: round((1 - seq.ops_s / seqRaw.ops_s) * 100, 1),
+      // The call layer alone: the same procedure through the layer against raw driver SQL.
+      layer_overhead_pct: round((1 - seq.ops_s / merge(results[1]!.rawNoop).ops_s) * 100, 1),
+      layer_overhead_concurrent16_pct: round(
+        (1 - conc.ops_s / merge(results[16]!.rawNoop).ops_s) * 100,
+        1,
+      ),
     });
   } finally {
     await os.close();

@@ -44,7 +44,7 @@ function ensureExecutable(file: string): void {
 }
 
 /** npm 11 may not run the package's postinstall, which recreates these links. */
-function hydrateSymlinks(root: string): void {
+export function hydrateSymlinks(root: string): void {
   const list = path.join(root, 'pg-symlinks.json');
   if (!fs.existsSync(list)) return;
   const links = JSON.parse(fs.readFileSync(list, 'utf8')) as { source: string; target: string }[];
