@@ -1,11 +1,10 @@
 // Writes (or with --check, verifies) sql/schema.snapshot.sql: the tableos schema as the
 // migrations produce it on a fresh database, dumped from the catalogs in a stable order.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { EmbeddedCluster } from '../src/kernel/embedded/cluster.js';
+import { temporaryServer } from '../src/kernel/embedded/temporary-server.js';
 import { silentLogger } from '../src/kernel/logger.js';
 import { migrate } from '../src/kernel/migrator.js';
 
@@ -80,23 +79,12 @@ async function dump(sql: postgres.Sql): Promise<string> {
 
 async function main(): Promise<number> {
   const check = process.argv.includes('--check');
-  let cluster: EmbeddedCluster | undefined;
-  let dir: string | undefined;
-  let url = process.env.DATABASE_URL;
-  if (url === undefined) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tableos-schema-'));
-    fs.chmodSync(dir, 0o755);
-    cluster = new EmbeddedCluster(dir, silentLogger);
-    const c = await cluster.ensureRunning();
-    url = `postgres://${c.user}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${c.database}`;
-  }
-  const admin = postgres(url, { max: 1, onnotice: () => undefined });
+  const server = await temporaryServer('tableos-schema');
+  const admin = postgres(server.url, { max: 1, onnotice: () => undefined });
   const db = `tableos_schema_${process.pid}`;
   try {
     await admin.unsafe(`create database ${db} template template0`);
-    const u = new URL(url);
-    u.pathname = `/${db}`;
-    const sql = postgres(u.toString(), { max: 1, onnotice: () => undefined });
+    const sql = postgres(server.urlFor(db), { max: 1, onnotice: () => undefined });
     await migrate(sql, silentLogger);
     const text = await dump(sql);
     await sql.end();
@@ -122,8 +110,7 @@ async function main(): Promise<number> {
   } finally {
     await admin.unsafe(`drop database if exists ${db}`).catch(() => undefined);
     await admin.end();
-    await cluster?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await server.close();
   }
 }
 
