@@ -1,0 +1,385 @@
+// The workflow service of one TableOS node: registers code, starts and runs workflows,
+// and takes over the workflows of executors that died.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import crypto from 'node:crypto';
+import { TableOSError } from '../kernel/errors.js';
+import type { TableOS } from '../tableos.js';
+import { WorkflowAdmin, WorkflowHandle, type WaitOptions } from './admin.js';
+import { WorkflowContext } from './context.js';
+import {
+  NotExecutorError,
+  NotInWorkflowError,
+  ResultTimeoutError,
+  UnknownWorkflowError,
+  WorkflowCancelledError,
+  WorkflowConflictError,
+  WorkflowNotFoundError,
+  WorkflowTimeoutError,
+} from './errors.js';
+import { faultPoint } from './fault-points.js';
+import type { CallRow } from './rows.js';
+import { rowOutcome } from './rows.js';
+import type { ChildStart, Runtime } from './runtime.js';
+import { deserialize, serialize, serializeError } from './serialize.js';
+import { Store, type FinishRecord } from './store.js';
+import {
+  TERMINAL,
+  type Outcome,
+  type ProcedureDef,
+  type ProcedureFn,
+  type ProcedureOptions,
+  type StartOptions,
+  type StepDef,
+  type StepFn,
+  type StepOptions,
+  type WorkflowDef,
+  type WorkflowFn,
+  type WorkflowOptions,
+} from './types.js';
+import { checkArgs, checkFn, checkId, checkMs, checkName } from './validate.js';
+
+export interface WorkflowsOptions {
+  /** Slow fallback poll for takeover and blocking waits, in ms (default 3000). */
+  pollMs?: number;
+  /** Statements of the group commit in flight at once (default: pool size - 2, at least 2). */
+  maxInFlight?: number;
+}
+
+export interface Procedure<A extends unknown[], R> extends ProcedureDef<A, R> {
+  /** Inside a workflow: ctx.call(this, ...args). Outside: runs it as a plain transaction. */
+  run(...args: A): Promise<R>;
+}
+export interface Step<A extends unknown[], R> extends StepDef<A, R> {
+  /** Only inside a workflow: ctx.call(this, ...args). */
+  run(...args: A): Promise<R>;
+}
+export interface Workflow<A extends unknown[], R> extends WorkflowDef<A, R> {
+  start(args: A, opts?: StartOptions): Promise<WorkflowHandle<R>>;
+  /** Starts and waits for the result. */
+  run(...args: A): Promise<R>;
+}
+
+interface Running {
+  ctx: WorkflowContext;
+  promise: Promise<Outcome>;
+}
+
+const als = new AsyncLocalStorage<WorkflowContext>();
+
+/** The context of the workflow this code runs in, if any. */
+export function currentContext(): WorkflowContext | undefined {
+  return als.getStore();
+}
+
+export class Workflows extends WorkflowAdmin implements Runtime {
+  readonly store: Store;
+  private readonly defs = new Map<string, WorkflowDef<never[], unknown>>();
+  private readonly names = new Set<string>();
+  private readonly running = new Map<string, Running>();
+  private closed = false;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private claimAll = false;
+  private claimIds = new Set<string>();
+  private claiming: Promise<void> = Promise.resolve();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(
+    private readonly os: TableOS,
+    opts: WorkflowsOptions = {},
+  ) {
+    super(os.sql, os.log.child({ service: 'workflows' }), { pollMs: opts.pollMs ?? 3000 });
+    const inFlight = opts.maxInFlight ?? Math.max(2, os.config.poolSize - 2);
+    this.store = new Store(os.sql, () => this.os.executor?.id ?? null, { maxInFlight: inFlight, maxBatch: 500 });
+  }
+
+  private get executorId(): string | undefined {
+    return this.os.executor?.id;
+  }
+
+  procedure<A extends unknown[], R>(name: string, fn: ProcedureFn<A, R>, options: ProcedureOptions = {}): Procedure<A, R> {
+    this.claimName(name, 'procedure', fn);
+    const p: Procedure<A, R> = {
+      kind: 'procedure',
+      name,
+      fn,
+      options,
+      run: async (...args: A) => {
+        const ctx = als.getStore();
+        if (ctx) return ctx.call(p, ...args);
+        return (await this.sql.begin(`isolation level ${options.isolation ?? 'read committed'}`, (tx) => fn(tx, ...args))) as R;
+      },
+    };
+    return p;
+  }
+
+  step<A extends unknown[], R>(name: string, fn: StepFn<A, R>, options: StepOptions = {}): Step<A, R> {
+    this.claimName(name, 'step', fn);
+    const s: Step<A, R> = {
+      kind: 'step',
+      name,
+      fn,
+      options,
+      run: (...args: A) => {
+        const ctx = als.getStore();
+        if (!ctx) return Promise.reject(new NotInWorkflowError(`step ${name}`));
+        return ctx.call(s, ...args);
+      },
+    };
+    return s;
+  }
+
+  workflow<A extends unknown[], R>(name: string, fn: WorkflowFn<A, R>, options: WorkflowOptions = {}): Workflow<A, R> {
+    this.claimName(name, 'workflow', fn);
+    checkMs(options.timeoutMs, 'timeoutMs');
+    const w: Workflow<A, R> = {
+      kind: 'workflow',
+      name,
+      fn,
+      options,
+      start: (args: A, opts?: StartOptions) => this.start(w, args, opts),
+      run: async (...args: A) => (await this.start(w, args)).result(),
+    };
+    this.defs.set(name, w as unknown as WorkflowDef<never[], unknown>);
+    this.startTakeover();
+    this.scheduleClaim(null);
+    return w;
+  }
+
+  private claimName(name: string, what: string, fn: unknown): void {
+    checkName(name, what);
+    checkFn(fn, `${what} ${name}`);
+    if (this.names.has(name)) throw new WorkflowConflictError(`a procedure, step or workflow named ${name} is already registered`);
+    this.names.add(name);
+  }
+
+  /** Starts a run (or returns the existing run with that id); resolves once the start is durable. */
+  async start<A extends unknown[], R>(
+    wf: WorkflowDef<A, R> | string,
+    args: A,
+    opts: StartOptions = {},
+  ): Promise<WorkflowHandle<R>> {
+    const def = typeof wf === 'string' ? this.defs.get(wf) : (wf as unknown as WorkflowDef<never[], unknown>);
+    if (def === undefined || this.defs.get(def.name) !== def) throw new UnknownWorkflowError(typeof wf === 'string' ? wf : String(wf?.name));
+    const id = opts.id === undefined ? crypto.randomUUID() : checkId(opts.id);
+    await this.startRow(def, args, id, opts.timeoutMs ?? def.options.timeoutMs, opts.enqueue === true, null, null);
+    return new WorkflowHandle<R>(this, id);
+  }
+
+  async startChild(wf: WorkflowDef<never[], unknown>, args: unknown[], o: ChildStart): Promise<void> {
+    if (this.defs.get(wf.name) !== wf) throw new UnknownWorkflowError(wf.name);
+    await this.startRow(wf, args, checkId(o.id, 'child workflow id'), o.timeoutMs ?? wf.options.timeoutMs, false, o.parent, o.parentSeq);
+  }
+
+  private async startRow(
+    def: WorkflowDef<never[], unknown>,
+    args: unknown,
+    id: string,
+    timeoutMs: number | undefined,
+    enqueue: boolean,
+    parent: string | null,
+    parentSeq: number | null,
+  ): Promise<void> {
+    if (this.closed) throw new TableOSError('TABLEOS_CLOSED', 'the workflow service is closed');
+    const list = checkArgs(args, Math.max(0, def.fn.length - 1), `workflow ${def.name}`);
+    checkMs(timeoutMs, 'timeoutMs');
+    const input = serialize(list, `arguments of workflow ${def.name}`);
+    if (!enqueue && this.executorId === undefined) throw new NotExecutorError(`running workflow ${def.name}`);
+    if (this.running.has(id)) return;
+    const row = await this.store.starts.push({
+      id,
+      name: def.name,
+      input,
+      status: enqueue ? 'enqueued' : 'pending',
+      parent,
+      parentSeq,
+      timeoutMs: timeoutMs ?? null,
+      maxRecovery: def.options.maxRecoveryAttempts ?? 10,
+    });
+    if (row.name !== def.name) {
+      throw new WorkflowConflictError(`workflow id ${id} is already used by a run of ${row.name}, not ${def.name}`);
+    }
+    faultPoint('start-committed');
+    if (row.created && !enqueue && !this.running.has(id)) this.launch(def, id, list, new Map(), row.deadline);
+  }
+
+  /**
+   * Runs (or resumes) one workflow by id in this process: an enqueued one, or a pending one
+   * whose executor is gone. The entry point of a dispatcher. Resolves with how it ended.
+   */
+  async executeById(id: string): Promise<Outcome> {
+    checkId(id);
+    const me = this.executorId;
+    if (me === undefined) throw new NotExecutorError('executeById');
+    const local = this.running.get(id);
+    if (local) return local.promise;
+    const [row] = await this.sql<{ id: string; name: string; status: string; input: string | null; deadline: Date | null; executor_id: string | null }[]>`
+      select * from tableos.wf_take(${id}, ${me})`;
+    if (row === undefined) throw new WorkflowNotFoundError(id);
+    if (TERMINAL.has(row.status)) return rowOutcome(await this.require(id));
+    if (row.executor_id !== me || row.status !== 'pending') return this.waitOutcome(id);
+    const def = this.defs.get(row.name);
+    if (def === undefined) throw new UnknownWorkflowError(row.name);
+    const calls = await this.loadCalls([id]);
+    return this.running.get(id)?.promise ?? this.launch(def, id, deserialize(row.input) as unknown[], calls.get(id) ?? new Map(), row.deadline).promise;
+  }
+
+  override async waitOutcome(id: string, opts: WaitOptions = {}): Promise<Outcome> {
+    const local = this.running.get(id);
+    if (local === undefined) return super.waitOutcome(id, opts);
+    if (opts.timeoutMs === undefined) return local.promise;
+    let t: NodeJS.Timeout | undefined;
+    return Promise.race([
+      local.promise,
+      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new ResultTimeoutError(id, opts.timeoutMs ?? 0)), opts.timeoutMs))),
+    ]).finally(() => clearTimeout(t));
+  }
+
+  outcome(id: string): Promise<Outcome> {
+    return this.running.get(id)?.promise ?? super.waitOutcome(id);
+  }
+
+  private launch(def: WorkflowDef<never[], unknown>, id: string, args: unknown[], recorded: Map<number, CallRow>, deadline: Date | null): Running {
+    const ctx = new WorkflowContext(this, id, def.name, recorded);
+    const promise = this.execute(def, ctx, args, deadline);
+    const r = { ctx, promise };
+    this.running.set(id, r);
+    promise
+      .catch((err: unknown) => this.log.error({ err, workflow: id }, 'workflow run failed to record its end'))
+      .finally(() => this.running.delete(id))
+      .catch(() => undefined);
+    return r;
+  }
+
+  private async execute(def: WorkflowDef<never[], unknown>, ctx: WorkflowContext, args: unknown[], deadline: Date | null): Promise<Outcome> {
+    const id = ctx.workflowId;
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== null) {
+      timer = setTimeout(() => this.expire(ctx), Math.min(Math.max(0, deadline.getTime() - Date.now()), 2 ** 31 - 1));
+    }
+    let value: unknown;
+    let error: unknown;
+    let failed = false;
+    try {
+      value = await als.run(ctx, () => def.fn(ctx, ...(args as never[])));
+    } catch (err) {
+      failed = true;
+      error = err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (ctx.stopError) return { status: 'cancelled', error: ctx.stopError };
+    if (ctx.superseded) return super.waitOutcome(id);
+    if (ctx.fatal) {
+      failed = true;
+      error = ctx.fatal;
+    }
+    let fin: FinishRecord | undefined;
+    if (!failed) {
+      try {
+        fin = { id, status: 'success', output: serialize(value, `result of workflow ${def.name}`), error: null };
+      } catch (err) {
+        failed = true;
+        error = err;
+      }
+    }
+    if (failed) fin = { id, status: 'error', output: null, error: serializeError(error) };
+    faultPoint('finish-before-commit');
+    // The last checkpoints and the finish travel in one statement.
+    const items = [...ctx.takePending().map((call) => ({ call })), { finish: fin as FinishRecord }];
+    const results = await Promise.all(items.map((it) => this.store.commits.push(it)));
+    faultPoint('finish-committed');
+    const after = results[results.length - 1];
+    if (after?.status && after.status !== fin?.status) return rowOutcome({ status: after.status, output: after.output, error: after.error });
+    if (failed) return { status: 'error', error: error instanceof Error ? error : new Error(String(error)) };
+    return { status: 'success', value };
+  }
+
+  private expire(ctx: WorkflowContext): void {
+    this.sql`select tableos.wf_cancel(${ctx.workflowId}, null, true)`
+      .then(() => ctx.stop(new WorkflowTimeoutError(ctx.workflowId)))
+      .catch((err: unknown) => this.log.warn({ err, workflow: ctx.workflowId }, 'could not cancel a workflow past its deadline'));
+  }
+
+  protected override onStatus(status: string, id: string): void {
+    super.onStatus(status, id);
+    if (status === 'cancelled') this.running.get(id)?.ctx.stop(new WorkflowCancelledError(id));
+    else if (status === 'pending' && this.defs.size > 0) this.scheduleClaim([id]);
+  }
+
+  /** Starts listening for dead executors and resumed/forked runs, and the slow poll. */
+  private startTakeover(): void {
+    if (this.started || this.executorId === undefined) return;
+    this.started = true;
+    this.ensureStatusListener().catch((err: unknown) => this.log.warn({ err }, 'cannot listen for workflow status'));
+    this.notifier
+      .subscribe('tableos_executor', (payload) => {
+        if (!payload.includes('"alive"')) this.scheduleClaim(null);
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'cannot listen for executors'));
+    this.pollTimer = setInterval(() => this.scheduleClaim(null), this.pollMs);
+    this.pollTimer.unref();
+  }
+
+  private scheduleClaim(ids: string[] | null): void {
+    if (this.closed || this.executorId === undefined) return;
+    if (ids === null) this.claimAll = true;
+    else for (const id of ids) this.claimIds.add(id);
+    if (this.claimTimer !== undefined) return;
+    this.claimTimer = setTimeout(() => {
+      this.claimTimer = undefined;
+      const all = this.claimAll;
+      const only = [...this.claimIds];
+      this.claimAll = false;
+      this.claimIds.clear();
+      this.claiming = this.claiming
+        .then(() => this.claim(all ? null : only))
+        .catch((err: unknown) => this.log.warn({ err }, 'workflow takeover failed; will retry'));
+    }, 0);
+  }
+
+  /** Claims pending runs of registered workflows whose executor is gone and resumes them here. */
+  private async claim(ids: string[] | null): Promise<void> {
+    const me = this.executorId;
+    if (this.closed || me === undefined || this.defs.size === 0) return;
+    const names = [...this.defs.keys()];
+    for (;;) {
+      const rows = await this.sql<{ id: string; name: string; status: string; input: string | null; deadline: Date | null }[]>`
+        select * from tableos.wf_claim(${me}, ${names}, ${ids}, 100)`;
+      const live = rows.filter((r) => r.status === 'pending' && !this.running.has(r.id));
+      if (live.length > 0) {
+        this.log.info({ workflows: live.map((r) => r.id) }, 'taking over workflows');
+        const calls = await this.loadCalls(live.map((r) => r.id));
+        for (const r of live) {
+          const def = this.defs.get(r.name);
+          if (def && !this.running.has(r.id)) this.launch(def, r.id, deserialize(r.input) as unknown[], calls.get(r.id) ?? new Map(), r.deadline);
+        }
+      }
+      if (rows.length < 100 || this.closed) return;
+    }
+  }
+
+  private async loadCalls(ids: string[]): Promise<Map<string, Map<number, CallRow>>> {
+    const rows = await this.sql<CallRow[]>`select * from tableos.workflow_call where workflow_id = any(${ids}) order by workflow_id, seq`;
+    const out = new Map<string, Map<number, CallRow>>();
+    for (const r of rows) {
+      let m = out.get(r.workflow_id);
+      if (!m) out.set(r.workflow_id, (m = new Map()));
+      m.set(r.seq, r);
+    }
+    return out;
+  }
+
+  /** Stops taking work; runs still going stay pending in the database for another executor. */
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.claimTimer);
+    clearInterval(this.pollTimer);
+    const stopping = new TableOSError('TABLEOS_WORKFLOW_SHUTDOWN', 'this executor is shutting down; the run continues elsewhere');
+    for (const r of this.running.values()) r.ctx.stop(stopping);
+    await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+    await this.claiming;
+    await super.close();
+  }
+}
