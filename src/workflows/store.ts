@@ -62,7 +62,7 @@ export type CommitResult = CommitRow | undefined;
 const START_SQL =
   'select * from tableos.wf_start($1::text[], $2::text[], $3::text[], $4::text[], $5::text, $6::text[], $7::int[], $8::bigint[], $9::int[])';
 const COMMIT_SQL =
-  'select * from tableos.wf_commit($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])';
+  'select * from tableos.wf_commit($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])';
 
 export class Store {
   readonly starts: Batcher<StartItem, StartResult>;
@@ -120,7 +120,7 @@ export class Store {
       calls.map((c) => c.name),
       calls.map((c) => c.output),
       calls.map((c) => c.error),
-      calls.map((c) => c.startedAt),
+      calls.map((c) => c.startedAt?.toISOString() ?? null),
       fins.map((f) => f.id),
       fins.map((f) => f.status),
       fins.map((f) => f.output),
