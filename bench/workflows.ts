@@ -1,0 +1,63 @@
+// Workflows: a durable workflow of two steps, run one at a time and then 32 at a time for a
+// fixed duration, by TableOS and by DBOS Transact side by side on the same Postgres server
+// (each in its own database), synchronous_commit on.
+import { DBOS } from '@dbos-inc/dbos-sdk';
+import { silentLogger } from '../src/kernel/logger.js';
+import { TableOS } from '../src/tableos.js';
+import { benchDatabase } from './support/database.js';
+import { report, round, timed, type Figures } from './support/stats.js';
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = Number(args[0] ?? 5);
+  const concurrency = Number(args[1] ?? 32);
+  const db = await benchDatabase();
+  const dbosUrl = await db.create('dbos');
+  const os = await TableOS.open({ databaseUrl: db.url, logger: silentLogger, poolSize: 16 });
+  try {
+    const one = os.workflows.step('one', async (x: number) => x + 1);
+    const two = os.workflows.step('two', async (x: number) => x * 2);
+    const flow = os.workflows.workflow('two_steps', async (ctx, x: number) => ctx.call(two, await ctx.call(one, x)));
+    const tableos = async () => {
+      const r = await (await flow.start([1])).result();
+      if (r !== 4) throw new Error(`bad result ${String(r)}`);
+    };
+
+    DBOS.setConfig({ name: 'bench', systemDatabaseUrl: dbosUrl, logLevel: 'error', systemDatabasePoolSize: 16 });
+    const dOne = DBOS.registerStep(async (x: number) => Promise.resolve(x + 1), { name: 'one' });
+    const dTwo = DBOS.registerStep(async (x: number) => Promise.resolve(x * 2), { name: 'two' });
+    const dFlow = DBOS.registerWorkflow(async (x: number) => dTwo(await dOne(x)), { name: 'two_steps' });
+    await DBOS.launch();
+    const dbos = async () => {
+      const r = await (await DBOS.startWorkflow(dFlow)(1)).getResult();
+      if (r !== 4) throw new Error(`bad result ${String(r)}`);
+    };
+    try {
+      await timed(tableos, 500, 4);
+      await timed(dbos, 500, 4);
+      const ms = seconds * 1000;
+      const tSeq = await timed(tableos, ms, 1);
+      const dSeq = await timed(dbos, ms, 1);
+      console.log(`sequential: tableos ${line(tSeq)} | dbos ${line(dSeq)}`);
+      const tConc = await timed(tableos, ms, concurrency);
+      const dConc = await timed(dbos, ms, concurrency);
+      console.log(`${concurrency} concurrent: tableos ${line(tConc)} | dbos ${line(dConc)}`);
+      report({
+        bench: 'workflows',
+        tableos: { ...tConc, concurrency, sequential: tSeq },
+        peer: { name: 'DBOS Transact 5.3', ...dConc, concurrency, sequential: dSeq },
+        ratio: round(tConc.ops_s / dConc.ops_s, 2),
+        ratio_sequential: round(tSeq.ops_s / dSeq.ops_s, 2),
+        p50_fraction_sequential: round(tSeq.p50_ms / dSeq.p50_ms, 3),
+      });
+    } finally {
+      await DBOS.shutdown();
+    }
+  } finally {
+    await os.close();
+    await db.close();
+  }
+}
+
+function line(f: Figures): string {
+  return `${f.ops_s} wf/s p50 ${f.p50_ms} ms p99 ${f.p99_ms} ms`;
+}
