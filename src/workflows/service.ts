@@ -296,8 +296,9 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   }
 
   private expire(ctx: WorkflowContext): void {
+    // Stopped here first, so the cancellation notice that follows does not relabel it.
+    ctx.stop(new WorkflowTimeoutError(ctx.workflowId));
     this.sql`select tableos.wf_cancel(${ctx.workflowId}, null, true)`
-      .then(() => ctx.stop(new WorkflowTimeoutError(ctx.workflowId)))
       .catch((err: unknown) => this.log.warn({ err, workflow: ctx.workflowId }, 'could not cancel a workflow past its deadline'));
   }
 
