@@ -254,8 +254,9 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   private async execute(def: WorkflowDef<never[], unknown>, ctx: WorkflowContext, args: unknown[], deadline: Date | null): Promise<Outcome> {
     const id = ctx.workflowId;
     let timer: NodeJS.Timeout | undefined;
+    let expiring: Promise<void> | undefined;
     if (deadline !== null) {
-      timer = setTimeout(() => this.expire(ctx), Math.min(Math.max(0, deadline.getTime() - Date.now()), 2 ** 31 - 1));
+      timer = setTimeout(() => (expiring = this.expire(ctx)), Math.min(Math.max(0, deadline.getTime() - Date.now()), 2 ** 31 - 1));
     }
     let value: unknown;
     let error: unknown;
@@ -268,6 +269,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     } finally {
       clearTimeout(timer);
     }
+    if (expiring) await expiring;
     if (ctx.stopError) return { status: 'cancelled', error: ctx.stopError };
     if (ctx.superseded) return super.waitOutcome(id);
     if (ctx.fatal) {
@@ -295,10 +297,11 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     return { status: 'success', value };
   }
 
-  private expire(ctx: WorkflowContext): void {
+  private expire(ctx: WorkflowContext): Promise<void> {
     // Stopped here first, so the cancellation notice that follows does not relabel it.
     ctx.stop(new WorkflowTimeoutError(ctx.workflowId));
-    this.sql`select tableos.wf_cancel(${ctx.workflowId}, null, true)`
+    return this.sql`select tableos.wf_cancel(${ctx.workflowId}, null, true)`
+      .then(() => undefined)
       .catch((err: unknown) => this.log.warn({ err, workflow: ctx.workflowId }, 'could not cancel a workflow past its deadline'));
   }
 
