@@ -213,6 +213,8 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (me === undefined) throw new NotExecutorError('executeById');
     const local = this.running.get(id);
     if (local) return local.promise;
+    const known = await this.require(id);
+    if (!this.defs.has(known.name)) throw new UnknownWorkflowError(known.name);
     const [row] = await this.sql<{ id: string; name: string; status: string; input: string | null; deadline: Date | null; executor_id: string | null }[]>`
       select * from tableos.wf_take(${id}, ${me})`;
     if (row === undefined) throw new WorkflowNotFoundError(id);
