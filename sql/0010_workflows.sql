@@ -21,8 +21,9 @@ create table tableos.workflow (
 );
 
 create index workflow_pending_executor_idx on tableos.workflow (executor_id) where status = 'pending';
+-- Few indexes on purpose: every start and finish pays for each one. Listing by status or
+-- name and gc walk created_at.
 create index workflow_created_idx on tableos.workflow (created_at);
-create index workflow_status_created_idx on tableos.workflow (status, created_at);
 create index workflow_parent_idx on tableos.workflow (parent_id) where parent_id is not null;
 
 comment on table tableos.workflow is
@@ -350,8 +351,9 @@ begin
   select array_agg(w.id) into v_ids from (
     select id from tableos.workflow
      where status in ('success', 'error', 'cancelled', 'max_recovery_exceeded')
+       and created_at < clock_timestamp() - make_interval(secs => p_older_ms / 1000.0)
        and updated_at < clock_timestamp() - make_interval(secs => p_older_ms / 1000.0)
-     order by updated_at
+     order by created_at
      limit p_batch
      for update skip locked
   ) w;

@@ -30,10 +30,14 @@ export class Batcher<In, Out> {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.queue.length === 0) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       this.drain();
-    });
+    };
+    // Idle: go at once (after this microtask burst), for latency. Busy: wait for the end of
+    // the event-loop turn, so everything the finishing batch released joins the next one.
+    if (this.inFlight === 0) queueMicrotask(run);
+    else setImmediate(run);
   }
 
   private drain(): void {
