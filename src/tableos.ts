@@ -93,7 +93,9 @@ export class TableOS {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.workflowService?.close().catch((err: unknown) => this.log.warn({ err }, 'could not stop workflows'));
+    await this.workflowService
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err }, 'could not stop workflows'));
     try {
       await this.executor?.stop();
     } catch (err) {

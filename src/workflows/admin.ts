@@ -20,7 +20,14 @@ import { deserialize, serialize } from './serialize.js';
 import { TERMINAL, outcomeValue, type Outcome, type WorkflowStatus } from './types.js';
 import { checkId, checkMs, checkName } from './validate.js';
 
-const STATUSES = new Set(['enqueued', 'pending', 'success', 'error', 'cancelled', 'max_recovery_exceeded']);
+const STATUSES = new Set([
+  'enqueued',
+  'pending',
+  'success',
+  'error',
+  'cancelled',
+  'max_recovery_exceeded',
+]);
 
 export interface ListOptions {
   status?: WorkflowStatus;
@@ -109,7 +116,10 @@ export class WorkflowAdmin {
         const left = end - Date.now();
         if (left <= 0) throw new ResultTimeoutError(id, timeoutMs ?? 0);
         let t: NodeJS.Timeout | undefined;
-        await Promise.race([woken, new Promise((r) => (t = setTimeout(r, Math.min(left, this.pollMs))))]);
+        await Promise.race([
+          woken,
+          new Promise((r) => (t = setTimeout(r, Math.min(left, this.pollMs)))),
+        ]);
         clearTimeout(t);
       }
     } finally {
@@ -121,11 +131,17 @@ export class WorkflowAdmin {
   async readEvent(workflowId: string, key: string): Promise<{ found: boolean; value: unknown }> {
     const [row] = await this.sql<{ value: string | null }[]>`
       select value from tableos.workflow_event where workflow_id = ${workflowId} and key = ${key}`;
-    return row === undefined ? { found: false, value: undefined } : { found: true, value: deserialize(row.value) };
+    return row === undefined
+      ? { found: false, value: undefined }
+      : { found: true, value: deserialize(row.value) };
   }
 
   /** Reads an event of a workflow, waiting up to timeoutMs (default 0) for it to be set; undefined if it never was. */
-  async getEvent<T = unknown>(workflowId: string, key: string, opts: WaitOptions = {}): Promise<T | undefined> {
+  async getEvent<T = unknown>(
+    workflowId: string,
+    key: string,
+    opts: WaitOptions = {},
+  ): Promise<T | undefined> {
     checkId(workflowId);
     const end = Date.now() + (checkMs(opts.timeoutMs, 'timeoutMs') ?? 0);
     let wake: () => void = () => undefined;
@@ -140,7 +156,10 @@ export class WorkflowAdmin {
         const left = end - Date.now();
         if (left <= 0) return undefined;
         let t: NodeJS.Timeout | undefined;
-        await Promise.race([woken, new Promise((r) => (t = setTimeout(r, Math.min(left, this.pollMs))))]);
+        await Promise.race([
+          woken,
+          new Promise((r) => (t = setTimeout(r, Math.min(left, this.pollMs)))),
+        ]);
         clearTimeout(t);
       }
     } finally {
@@ -149,7 +168,11 @@ export class WorkflowAdmin {
   }
 
   /** Creates an enqueued run of a workflow by name, for an executor that has its code to run. */
-  async enqueue(name: string, args: unknown[], opts: { id?: string; timeoutMs?: number } = {}): Promise<WorkflowHandle> {
+  async enqueue(
+    name: string,
+    args: unknown[],
+    opts: { id?: string; timeoutMs?: number } = {},
+  ): Promise<WorkflowHandle> {
     checkName(name, 'workflow');
     if (!Array.isArray(args)) throw new WorkflowArgumentError('arguments must be an array');
     const id = opts.id === undefined ? crypto.randomUUID() : checkId(opts.id);
@@ -165,16 +188,23 @@ export class WorkflowAdmin {
 
   async list(opts: ListOptions = {}): Promise<WorkflowInfo[]> {
     if (opts.status !== undefined && !STATUSES.has(opts.status)) {
-      throw new WorkflowArgumentError(`unknown status ${JSON.stringify(opts.status)}; use one of ${[...STATUSES].join(', ')}`);
+      throw new WorkflowArgumentError(
+        `unknown status ${JSON.stringify(opts.status)}; use one of ${[...STATUSES].join(', ')}`,
+      );
     }
     const limit = opts.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new WorkflowArgumentError('limit must be an integer from 1 to 10000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+      throw new WorkflowArgumentError('limit must be an integer from 1 to 10000');
     const offset = opts.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new WorkflowArgumentError('offset must be an integer >= 0');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new WorkflowArgumentError('offset must be an integer >= 0');
     for (const d of [opts.since, opts.until]) {
-      if (d !== undefined && (!(d instanceof Date) || Number.isNaN(d.getTime()))) throw new WorkflowArgumentError('since/until must be valid Dates');
+      if (d !== undefined && (!(d instanceof Date) || Number.isNaN(d.getTime())))
+        throw new WorkflowArgumentError('since/until must be valid Dates');
     }
-    const rows = await this.sql<WorkflowRow[]>`select * from tableos.wf_list(${opts.status ?? null}, ${opts.name ?? null},
+    const rows = await this.sql<
+      WorkflowRow[]
+    >`select * from tableos.wf_list(${opts.status ?? null}, ${opts.name ?? null},
       ${opts.since ?? null}, ${opts.until ?? null}, ${limit}, ${offset})`;
     return rows.map(toInfo);
   }
@@ -185,31 +215,49 @@ export class WorkflowAdmin {
 
   async steps(id: string): Promise<CallInfo[]> {
     checkId(id);
-    const rows = await this.run('tableos.wf_steps', id, () => this.sql<CallRow[]>`select * from tableos.wf_steps(${id})`);
+    const rows = await this.run(
+      'tableos.wf_steps',
+      id,
+      () => this.sql<CallRow[]>`select * from tableos.wf_steps(${id})`,
+    );
     return rows.map(toCallInfo);
   }
 
   /** Cancels a run and its unfinished children; returns the ids cancelled (empty if it had finished). */
   async cancel(id: string): Promise<string[]> {
     checkId(id);
-    const rows = await this.run('tableos.wf_cancel', id, () => this.sql<{ wf_cancel: string }[]>`select * from tableos.wf_cancel(${id}, null, false)`);
+    const rows = await this.run(
+      'tableos.wf_cancel',
+      id,
+      () => this.sql<{ wf_cancel: string }[]>`select * from tableos.wf_cancel(${id}, null, false)`,
+    );
     return rows.map((r) => r.wf_cancel);
   }
 
   /** Makes a cancelled, failed or over-cap run pending again; a live executor with its code picks it up. */
   async resume(id: string): Promise<string[]> {
     checkId(id);
-    const rows = await this.run('tableos.wf_resume', id, () => this.sql<{ wf_resume: string }[]>`select * from tableos.wf_resume(${id})`);
+    const rows = await this.run(
+      'tableos.wf_resume',
+      id,
+      () => this.sql<{ wf_resume: string }[]>`select * from tableos.wf_resume(${id})`,
+    );
     return rows.map((r) => r.wf_resume);
   }
 
   /** Starts a copy of a run under a new id that replays its calls before position fromStep (default: all). */
   async fork(id: string, opts: { fromStep?: number; newId?: string } = {}): Promise<string> {
     checkId(id);
-    const newId = opts.newId === undefined ? crypto.randomUUID() : checkId(opts.newId, 'new workflow id');
+    const newId =
+      opts.newId === undefined ? crypto.randomUUID() : checkId(opts.newId, 'new workflow id');
     const from = opts.fromStep ?? 2 ** 31 - 1;
-    if (!Number.isInteger(from) || from < 0) throw new WorkflowArgumentError(`fromStep must be an integer >= 0, got ${from}`);
-    await this.run('tableos.wf_fork', id, () => this.sql`select tableos.wf_fork(${id}, ${from}, ${newId})`);
+    if (!Number.isInteger(from) || from < 0)
+      throw new WorkflowArgumentError(`fromStep must be an integer >= 0, got ${from}`);
+    await this.run(
+      'tableos.wf_fork',
+      id,
+      () => this.sql`select tableos.wf_fork(${id}, ${from}, ${newId})`,
+    );
     return newId;
   }
 
@@ -218,7 +266,8 @@ export class WorkflowAdmin {
     const older = checkMs(opts.olderThanMs, 'olderThanMs');
     if (older === undefined) throw new WorkflowArgumentError('gc needs olderThanMs');
     const batch = opts.batchSize ?? 1000;
-    if (!Number.isInteger(batch) || batch < 1) throw new WorkflowArgumentError('batchSize must be an integer >= 1');
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new WorkflowArgumentError('batchSize must be an integer >= 1');
     let total = 0;
     for (;;) {
       const [row] = await this.sql<{ n: number }[]>`select tableos.wf_gc(${older}, ${batch}) as n`;
@@ -239,8 +288,10 @@ export class WorkflowAdmin {
       return await f();
     } catch (err) {
       if (pgCode(err) === 'P0002') throw new WorkflowNotFoundError(id);
-      if (pgCode(err) === PG.uniqueViolation) throw new WorkflowArgumentError(`a workflow with that id already exists`, { cause: err });
-      if (pgCode(err) === '55000') throw new TableOSError('TABLEOS_WORKFLOW_FINISHED', (err as Error).message, { cause: err });
+      if (pgCode(err) === PG.uniqueViolation)
+        throw new WorkflowArgumentError(`a workflow with that id already exists`, { cause: err });
+      if (pgCode(err) === '55000')
+        throw new TableOSError('TABLEOS_WORKFLOW_FINISHED', (err as Error).message, { cause: err });
       throw new QueryError(query, [id], err);
     }
   }

@@ -44,17 +44,19 @@ export class Batcher<In, Out> {
     while (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) {
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.inFlight++;
-      this.flushFn(batch.map((w) => w.item)).then(
-        (outs) => {
-          batch.forEach((w, i) => w.resolve(outs[i] as Out));
-        },
-        (err: unknown) => {
-          for (const w of batch) w.reject(err);
-        },
-      ).finally(() => {
-        this.inFlight--;
-        this.schedule();
-      });
+      this.flushFn(batch.map((w) => w.item))
+        .then(
+          (outs) => {
+            batch.forEach((w, i) => w.resolve(outs[i] as Out));
+          },
+          (err: unknown) => {
+            for (const w of batch) w.reject(err);
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.schedule();
+        });
     }
   }
 }

@@ -6,12 +6,22 @@ import { formatJsonLines, formatTable, formatValue } from '../cli/format.js';
 import type { CallInfo, WorkflowInfo } from './rows.js';
 import type { WorkflowStatus } from './types.js';
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** '90s', '15m', '1h', '7d' -> milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}: use a number and a unit (ms, s, m, h, d, w), e.g. 1h or 7d`);
+  if (!m)
+    throw new InvalidArgumentError(
+      `invalid duration ${JSON.stringify(text)}: use a number and a unit (ms, s, m, h, d, w), e.g. 1h or 7d`,
+    );
   return Number(m[1]) * (UNITS[m[2] as string] as number);
 }
 
@@ -19,13 +29,22 @@ export function parseDuration(text: string): number {
 function parseTime(text: string): Date {
   if (/^\d+(?:\.\d+)?(ms|s|m|h|d|w)$/.test(text)) return new Date(Date.now() - parseDuration(text));
   const d = new Date(text);
-  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`invalid time ${JSON.stringify(text)}: use an ISO time or a duration like 1h`);
+  if (Number.isNaN(d.getTime()))
+    throw new InvalidArgumentError(
+      `invalid time ${JSON.stringify(text)}: use an ISO time or a duration like 1h`,
+    );
   return d;
 }
 
 function int(text: string, what: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${what} must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text))
+    throw new InvalidArgumentError(`${what} must be a whole number, got ${JSON.stringify(text)}`);
   return Number(text);
+}
+
+/** Command output goes to stdout, like any Unix tool's. */
+function print(text: string): void {
+  process.stdout.write(text + '\n');
 }
 
 const time = (d: Date | null) => (d === null ? '' : d.toISOString().replace('T', ' ').slice(0, 23));
@@ -55,7 +74,8 @@ function callView(c: CallInfo) {
 }
 
 function jsonOf(v: unknown): unknown {
-  if (v instanceof Error) return { name: v.name, message: v.message, code: (v as { code?: unknown }).code };
+  if (v instanceof Error)
+    return { name: v.name, message: v.message, code: (v as { code?: unknown }).code };
   if (v instanceof Map) return Object.fromEntries(v);
   if (v instanceof Set) return [...v];
   return v;
@@ -66,7 +86,9 @@ function toJson<T extends object>(rows: T[]): object[] {
 }
 
 export function register(program: Command): void {
-  const wf = program.command('wf').description('durable workflows: list, inspect, cancel, resume, fork, gc');
+  const wf = program
+    .command('wf')
+    .description('durable workflows: list, inspect, cancel, resume, fork, gc');
 
   wf.command('list')
     .description('list workflow runs, newest first')
@@ -77,22 +99,35 @@ export function register(program: Command): void {
     .option('--limit <n>', 'rows per page', '100')
     .option('--offset <n>', 'rows to skip', '0')
     .option('--json', 'print rows as JSON lines')
-    .action(async (o: { status?: string; name?: string; since?: string; until?: string; limit: string; offset: string; json?: boolean }, cmd: Command) => {
-      const filter = {
-        ...(o.status !== undefined ? { status: o.status as WorkflowStatus } : {}),
-        ...(o.name !== undefined ? { name: o.name } : {}),
-        ...(o.since !== undefined ? { since: parseTime(o.since) } : {}),
-        ...(o.until !== undefined ? { until: parseTime(o.until) } : {}),
-        limit: int(o.limit, '--limit'),
-        offset: int(o.offset, '--offset'),
-      };
-      await withOS(cmd, async (os) => {
-        const rows = await os.workflows.list(filter);
-        if (o.json) {
-          if (rows.length > 0) console.log(formatJsonLines(toJson(rows)));
-        } else console.log(formatTable(rows.map(wfView)));
-      });
-    });
+    .action(
+      async (
+        o: {
+          status?: string;
+          name?: string;
+          since?: string;
+          until?: string;
+          limit: string;
+          offset: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const filter = {
+          ...(o.status !== undefined ? { status: o.status as WorkflowStatus } : {}),
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.since !== undefined ? { since: parseTime(o.since) } : {}),
+          ...(o.until !== undefined ? { until: parseTime(o.until) } : {}),
+          limit: int(o.limit, '--limit'),
+          offset: int(o.offset, '--offset'),
+        };
+        await withOS(cmd, async (os) => {
+          const rows = await os.workflows.list(filter);
+          if (o.json) {
+            if (rows.length > 0) print(formatJsonLines(toJson(rows)));
+          } else print(formatTable(rows.map(wfView)));
+        });
+      },
+    );
 
   wf.command('get <id>')
     .description('show one run: status, input, output or error')
@@ -100,13 +135,24 @@ export function register(program: Command): void {
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const w = await os.workflows.get(id);
-        if (o.json) return console.log(formatJsonLines(toJson([w])));
+        if (o.json) return print(formatJsonLines(toJson([w])));
         const lines: [string, unknown][] = [
-          ['id', w.id], ['name', w.name], ['status', w.status], ['input', w.input], ['output', w.output],
-          ['error', w.error?.message], ['executor', w.executorId], ['parent', w.parentId], ['forked from', w.forkedFrom],
-          ['recovery attempts', w.recoveryAttempts], ['deadline', w.deadline], ['created', w.createdAt], ['updated', w.updatedAt],
+          ['id', w.id],
+          ['name', w.name],
+          ['status', w.status],
+          ['input', w.input],
+          ['output', w.output],
+          ['error', w.error?.message],
+          ['executor', w.executorId],
+          ['parent', w.parentId],
+          ['forked from', w.forkedFrom],
+          ['recovery attempts', w.recoveryAttempts],
+          ['deadline', w.deadline],
+          ['created', w.createdAt],
+          ['updated', w.updatedAt],
         ];
-        for (const [k, v] of lines) if (v !== undefined && v !== null) console.log(`${k.padEnd(18)}${formatValue(v)}`);
+        for (const [k, v] of lines)
+          if (v !== undefined && v !== null) print(`${k.padEnd(18)}${formatValue(v)}`);
       });
     });
 
@@ -117,8 +163,9 @@ export function register(program: Command): void {
       await withOS(cmd, async (os) => {
         const rows = await os.workflows.steps(id);
         if (o.json) {
-          if (rows.length > 0) console.log(formatJsonLines(toJson(rows)));
-        } else console.log(formatTable(rows.map(callView), ['seq', 'kind', 'name', 'status', 'ms', 'output']));
+          if (rows.length > 0) print(formatJsonLines(toJson(rows)));
+        } else
+          print(formatTable(rows.map(callView), ['seq', 'kind', 'name', 'status', 'ms', 'output']));
       });
     });
 
@@ -126,15 +173,17 @@ export function register(program: Command): void {
     .description('cancel a run and its unfinished children')
     .action(async (id: string, _o: unknown, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        for (const c of await os.workflows.cancel(id)) console.log(`cancelled ${c}`);
+        for (const c of await os.workflows.cancel(id)) print(`cancelled ${c}`);
       });
     });
 
   wf.command('resume <id>')
-    .description('make a cancelled or failed run pending again; a live executor with its code resumes it')
+    .description(
+      'make a cancelled or failed run pending again; a live executor with its code resumes it',
+    )
     .action(async (id: string, _o: unknown, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        for (const r of await os.workflows.resume(id)) console.log(`resumed ${r}`);
+        for (const r of await os.workflows.resume(id)) print(`resumed ${r}`);
       });
     });
 
@@ -147,7 +196,7 @@ export function register(program: Command): void {
         ...(o.from !== undefined ? { fromStep: int(o.from, '--from') } : {}),
         ...(o.id !== undefined ? { newId: o.id } : {}),
       };
-      await withOS(cmd, async (os) => console.log(await os.workflows.fork(id, opts)));
+      await withOS(cmd, async (os) => print(await os.workflows.fork(id, opts)));
     });
 
   wf.command('gc')
@@ -158,7 +207,7 @@ export function register(program: Command): void {
       const olderThanMs = parseDuration(o.olderThan);
       const batchSize = int(o.batch, '--batch');
       await withOS(cmd, async (os) => {
-        console.log(`deleted ${await os.workflows.gc({ olderThanMs, batchSize })}`);
+        print(`deleted ${await os.workflows.gc({ olderThanMs, batchSize })}`);
       });
     });
 }

@@ -11,7 +11,12 @@ export class TableOSClient extends WorkflowAdmin {
 
   /** Connects (DATABASE_URL or options) as a pure client: no executor row, no migrations run. */
   static async open(opts: Omit<OpenOptions, 'executor'> = {}): Promise<TableOSClient> {
-    const os = await TableOS.open({ logger: silentLogger, migrate: false, ...opts, executor: false });
+    const os = await TableOS.open({
+      logger: silentLogger,
+      migrate: false,
+      ...opts,
+      executor: false,
+    });
     return new TableOSClient(os);
   }
 

@@ -140,11 +140,22 @@ export class WorkflowContext {
           // Another run of this workflow committed this position first; its result stands.
           return replayValue(await this.loadRecorded(seq, kind, name)) as R;
         }
-        if ((code === PG.serializationFailure || code === PG.deadlockDetected) && attempt < maxRetries) {
+        if (
+          (code === PG.serializationFailure || code === PG.deadlockDetected) &&
+          attempt < maxRetries
+        ) {
           await sleep(Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random()));
           continue;
         }
-        this.record({ workflowId: this.workflowId, seq, kind, name, output: null, error: serializeError(err), startedAt: started });
+        this.record({
+          workflowId: this.workflowId,
+          seq,
+          kind,
+          name,
+          output: null,
+          error: serializeError(err),
+          startedAt: started,
+        });
         await this.flush();
         throw err;
       }
@@ -168,11 +179,22 @@ export class WorkflowContext {
       } catch (err) {
         if (attempt <= retries) {
           await this.delay(backoff);
-          backoff = Math.min(backoff * (s.options.backoffFactor ?? 2), s.options.maxBackoffMs ?? 60_000);
+          backoff = Math.min(
+            backoff * (s.options.backoffFactor ?? 2),
+            s.options.maxBackoffMs ?? 60_000,
+          );
           continue;
         }
         const failure = retries > 0 ? new StepRetriesExhaustedError(s.name, attempt, err) : err;
-        this.record({ workflowId: this.workflowId, seq, kind: 'step', name: s.name, output: null, error: serializeError(failure), startedAt: started });
+        this.record({
+          workflowId: this.workflowId,
+          seq,
+          kind: 'step',
+          name: s.name,
+          output: null,
+          error: serializeError(failure),
+          startedAt: started,
+        });
         await this.flush();
         throw failure;
       }
@@ -181,12 +203,28 @@ export class WorkflowContext {
       try {
         output = serialize(value, `result of step ${s.name}`);
       } catch (err) {
-        this.record({ workflowId: this.workflowId, seq, kind: 'step', name: s.name, output: null, error: serializeError(err), startedAt: started });
+        this.record({
+          workflowId: this.workflowId,
+          seq,
+          kind: 'step',
+          name: s.name,
+          output: null,
+          error: serializeError(err),
+          startedAt: started,
+        });
         await this.flush();
         throw err;
       }
       // Recorded with the next call or the finish (or at the end of this event-loop turn).
-      this.record({ workflowId: this.workflowId, seq, kind: 'step', name: s.name, output, error: null, startedAt: started });
+      this.record({
+        workflowId: this.workflowId,
+        seq,
+        kind: 'step',
+        name: s.name,
+        output,
+        error: null,
+        startedAt: started,
+      });
       return value;
     }
   }
@@ -206,7 +244,12 @@ export class WorkflowContext {
       this.checkLive();
       await this.flush();
       childId = opts.id ?? `${this.workflowId}:${seq}`;
-      await this.rt.startChild(wf as unknown as WorkflowDef<never[], unknown>, args, { id: childId, parent: this.workflowId, parentSeq: seq, timeoutMs: opts.timeoutMs });
+      await this.rt.startChild(wf as unknown as WorkflowDef<never[], unknown>, args, {
+        id: childId,
+        parent: this.workflowId,
+        parentSeq: seq,
+        timeoutMs: opts.timeoutMs,
+      });
     }
     return {
       workflowId: childId,
@@ -217,14 +260,24 @@ export class WorkflowContext {
   /** Sleeps durably: the wake-up time is recorded, so a resumed run sleeps only what is left. */
   async sleep(ms: number): Promise<void> {
     if (typeof ms !== 'number' || !(ms >= 0)) {
-      throw new WorkflowArgumentError(`sleep needs a number of milliseconds >= 0, got ${String(ms)}`);
+      throw new WorkflowArgumentError(
+        `sleep needs a number of milliseconds >= 0, got ${String(ms)}`,
+      );
     }
     const seq = this.seq++;
     const rec = this.replayed(seq, 'sleep', 'sleep');
     const wake = rec ? (deserialize(rec.output) as number) : Date.now() + ms;
     if (!rec) {
       this.checkLive();
-      this.record({ workflowId: this.workflowId, seq, kind: 'sleep', name: 'sleep', output: String(wake), error: null, startedAt: new Date() });
+      this.record({
+        workflowId: this.workflowId,
+        seq,
+        kind: 'sleep',
+        name: 'sleep',
+        output: String(wake),
+        error: null,
+        startedAt: new Date(),
+      });
       await this.flush();
     }
     await this.delay(wake - Date.now());
@@ -257,7 +310,11 @@ export class WorkflowContext {
   }
 
   /** Waits for another workflow's event; the wait's deadline and the value read are recorded. */
-  async getEvent<T = unknown>(workflowId: string, key: string, opts: { timeoutMs?: number } = {}): Promise<T | undefined> {
+  async getEvent<T = unknown>(
+    workflowId: string,
+    key: string,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<T | undefined> {
     const read = () => this.rt.readEvent(workflowId, key);
     await this.durableWait({
       channel: 'tableos_wf_event',
@@ -265,7 +322,11 @@ export class WorkflowContext {
       filter: (p) => p === workflowId,
       ready: async () => (await read()).found,
     });
-    return this.recordValue('get_event', `${workflowId}/${key}`, async () => (await read()).value) as Promise<T | undefined>;
+    return this.recordValue(
+      'get_event',
+      `${workflowId}/${key}`,
+      async () => (await read()).value,
+    ) as Promise<T | undefined>;
   }
 
   /**
@@ -279,7 +340,15 @@ export class WorkflowContext {
     const deadline = rec ? (deserialize(rec.output) as number) : Date.now() + o.timeoutMs;
     if (!rec) {
       this.checkLive();
-      this.record({ workflowId: this.workflowId, seq, kind: 'wait', name: o.channel, output: String(deadline), error: null, startedAt: new Date() });
+      this.record({
+        workflowId: this.workflowId,
+        seq,
+        kind: 'wait',
+        name: o.channel,
+        output: String(deadline),
+        error: null,
+        startedAt: new Date(),
+      });
       await this.flush();
     }
     let wake: () => void = () => undefined;
@@ -306,7 +375,15 @@ export class WorkflowContext {
     if (rec) return replayValue(rec) as T;
     this.checkLive();
     const v = await make();
-    this.record({ workflowId: this.workflowId, seq, kind, name, output: serialize(v, `${kind} value`), error: null, startedAt: null });
+    this.record({
+      workflowId: this.workflowId,
+      seq,
+      kind,
+      name,
+      output: serialize(v, `${kind} value`),
+      error: null,
+      startedAt: null,
+    });
     return v;
   }
 
@@ -315,15 +392,23 @@ export class WorkflowContext {
     const r = this.recorded.get(seq);
     if (r === undefined) return undefined;
     if (r.kind !== kind || r.name !== name) {
-      this.fatal = new NonDeterminismError(this.workflowId, seq, `${r.kind} ${r.name}`, `${kind} ${name}`);
+      this.fatal = new NonDeterminismError(
+        this.workflowId,
+        seq,
+        `${r.kind} ${r.name}`,
+        `${kind} ${name}`,
+      );
       throw this.fatal;
     }
     return r;
   }
 
   private async loadRecorded(seq: number, kind: string, name: string): Promise<CallRow> {
-    const [row] = await this.rt.sql<CallRow[]>`select * from tableos.workflow_call where workflow_id = ${this.workflowId} and seq = ${seq}`;
-    if (row === undefined) throw new WorkflowConflictError(`position ${seq} of workflow ${this.workflowId} vanished`);
+    const [row] = await this.rt.sql<
+      CallRow[]
+    >`select * from tableos.workflow_call where workflow_id = ${this.workflowId} and seq = ${seq}`;
+    if (row === undefined)
+      throw new WorkflowConflictError(`position ${seq} of workflow ${this.workflowId} vanished`);
     this.recorded.set(seq, row);
     return this.replayed(seq, kind, name) as CallRow;
   }
@@ -341,7 +426,9 @@ export class WorkflowContext {
   private delay(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     let t: NodeJS.Timeout | undefined;
-    return this.race(new Promise<void>((r) => (t = setTimeout(r, Math.min(ms, 2 ** 31 - 1))))).finally(() => clearTimeout(t));
+    return this.race(
+      new Promise<void>((r) => (t = setTimeout(r, Math.min(ms, 2 ** 31 - 1)))),
+    ).finally(() => clearTimeout(t));
   }
 
   private record(r: CallRecord): void {
@@ -350,7 +437,9 @@ export class WorkflowContext {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
-        this.flush().catch((err: unknown) => this.rt.log.warn({ err, workflow: this.workflowId }, 'checkpoint failed'));
+        this.flush().catch((err: unknown) =>
+          this.rt.log.warn({ err, workflow: this.workflowId }, 'checkpoint failed'),
+        );
       });
     }
   }
@@ -372,10 +461,17 @@ export class WorkflowContext {
         if (existing === undefined) return;
         const mine = recs[i] as CallRecord;
         if (existing.kind !== mine.kind || existing.name !== mine.name) {
-          this.fatal ??= new NonDeterminismError(this.workflowId, mine.seq, `${existing.kind ?? '?'} ${existing.name}`, `${mine.kind} ${mine.name}`);
+          this.fatal ??= new NonDeterminismError(
+            this.workflowId,
+            mine.seq,
+            `${existing.kind ?? '?'} ${existing.name}`,
+            `${mine.kind} ${mine.name}`,
+          );
         } else if (existing.output !== mine.output || existing.error !== mine.error) {
           this.superseded = true;
-          this.fatal ??= new WorkflowConflictError(`another run of workflow ${this.workflowId} recorded position ${mine.seq} first; this run stops`);
+          this.fatal ??= new WorkflowConflictError(
+            `another run of workflow ${this.workflowId} recorded position ${mine.seq} first; this run stops`,
+          );
         }
       });
       if (recs.some((r) => r.kind === 'step')) faultPoint('step-checkpointed');

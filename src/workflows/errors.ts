@@ -98,7 +98,10 @@ export class WorkflowCancelledError extends TableOSError {
 
 export class WorkflowTimeoutError extends TableOSError {
   constructor(readonly workflowId: string) {
-    super('TABLEOS_WORKFLOW_TIMEOUT', `workflow ${workflowId} ran past its deadline and was cancelled`);
+    super(
+      'TABLEOS_WORKFLOW_TIMEOUT',
+      `workflow ${workflowId} ran past its deadline and was cancelled`,
+    );
   }
 }
 

@@ -1,5 +1,12 @@
 // The public surface of the workflow service.
-export { Workflows, currentContext, type Procedure, type Step, type Workflow, type WorkflowsOptions } from './service.js';
+export {
+  Workflows,
+  currentContext,
+  type Procedure,
+  type Step,
+  type Workflow,
+  type WorkflowsOptions,
+} from './service.js';
 export { WorkflowAdmin, WorkflowHandle, type ListOptions, type WaitOptions } from './admin.js';
 export { WorkflowContext, type ChildHandle, type DurableWaitOptions } from './context.js';
 export { TableOSClient } from './client.js';

@@ -92,7 +92,11 @@ export function toCallInfo(c: CallRow): CallInfo {
 }
 
 /** The outcome stored in a finished row. */
-export function rowOutcome(r: { status: string; output: string | null; error: string | null }): Outcome {
+export function rowOutcome(r: {
+  status: string;
+  output: string | null;
+  error: string | null;
+}): Outcome {
   if (r.status === 'success') return { status: 'success', value: deserialize(r.output) };
   return {
     status: r.status as Exclude<WorkflowStatus, 'success' | 'pending' | 'enqueued'>,

@@ -47,7 +47,10 @@ function encode(v: unknown, path: string, seen: Set<object>): Json {
       return { [TAG]: 'Set', v: [...o].map((x, i) => encode(x, `${path}<${i}>`, seen)) };
     }
     if (o instanceof Uint8Array) {
-      return { [TAG]: 'Uint8Array', v: Buffer.from(o.buffer, o.byteOffset, o.byteLength).toString('base64') };
+      return {
+        [TAG]: 'Uint8Array',
+        v: Buffer.from(o.buffer, o.byteOffset, o.byteLength).toString('base64'),
+      };
     }
     if (o instanceof Error) {
       const e = o as Error & { code?: unknown; cause?: unknown };
@@ -58,7 +61,7 @@ function encode(v: unknown, path: string, seen: Set<object>): Json {
         try {
           out.cause = encode(e.cause, `${path}.cause`, seen);
         } catch {
-          out.cause = String(e.cause as string);
+          out.cause = e.cause instanceof Error ? e.cause.message : typeof e.cause;
         }
       }
       return out;

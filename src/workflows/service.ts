@@ -90,14 +90,21 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   ) {
     super(os.sql, os.log.child({ service: 'workflows' }), { pollMs: opts.pollMs ?? 3000 });
     const inFlight = opts.maxInFlight ?? Math.max(2, os.config.poolSize - 2);
-    this.store = new Store(os.sql, () => this.os.executor?.id ?? null, { maxInFlight: inFlight, maxBatch: 500 });
+    this.store = new Store(os.sql, () => this.os.executor?.id ?? null, {
+      maxInFlight: inFlight,
+      maxBatch: 500,
+    });
   }
 
   private get executorId(): string | undefined {
     return this.os.executor?.id;
   }
 
-  procedure<A extends unknown[], R>(name: string, fn: ProcedureFn<A, R>, options: ProcedureOptions = {}): Procedure<A, R> {
+  procedure<A extends unknown[], R>(
+    name: string,
+    fn: ProcedureFn<A, R>,
+    options: ProcedureOptions = {},
+  ): Procedure<A, R> {
     this.claimName(name, 'procedure', fn);
     const p: Procedure<A, R> = {
       kind: 'procedure',
@@ -107,13 +114,20 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       run: async (...args: A) => {
         const ctx = als.getStore();
         if (ctx) return ctx.call(p, ...args);
-        return (await this.sql.begin(`isolation level ${options.isolation ?? 'read committed'}`, (tx) => fn(tx, ...args))) as R;
+        return (await this.sql.begin(
+          `isolation level ${options.isolation ?? 'read committed'}`,
+          (tx) => fn(tx, ...args),
+        )) as R;
       },
     };
     return p;
   }
 
-  step<A extends unknown[], R>(name: string, fn: StepFn<A, R>, options: StepOptions = {}): Step<A, R> {
+  step<A extends unknown[], R>(
+    name: string,
+    fn: StepFn<A, R>,
+    options: StepOptions = {},
+  ): Step<A, R> {
     this.claimName(name, 'step', fn);
     const s: Step<A, R> = {
       kind: 'step',
@@ -129,7 +143,11 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     return s;
   }
 
-  workflow<A extends unknown[], R>(name: string, fn: WorkflowFn<A, R>, options: WorkflowOptions = {}): Workflow<A, R> {
+  workflow<A extends unknown[], R>(
+    name: string,
+    fn: WorkflowFn<A, R>,
+    options: WorkflowOptions = {},
+  ): Workflow<A, R> {
     this.claimName(name, 'workflow', fn);
     checkMs(options.timeoutMs, 'timeoutMs');
     const w: Workflow<A, R> = {
@@ -149,7 +167,10 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   private claimName(name: string, what: string, fn: unknown): void {
     checkName(name, what);
     checkFn(fn, `${what} ${name}`);
-    if (this.names.has(name)) throw new WorkflowConflictError(`a procedure, step or workflow named ${name} is already registered`);
+    if (this.names.has(name))
+      throw new WorkflowConflictError(
+        `a procedure, step or workflow named ${name} is already registered`,
+      );
     this.names.add(name);
   }
 
@@ -159,16 +180,38 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     args: A,
     opts: StartOptions = {},
   ): Promise<WorkflowHandle<R>> {
-    const def = typeof wf === 'string' ? this.defs.get(wf) : (wf as unknown as WorkflowDef<never[], unknown>);
-    if (def === undefined || this.defs.get(def.name) !== def) throw new UnknownWorkflowError(typeof wf === 'string' ? wf : String(wf?.name));
+    const def =
+      typeof wf === 'string' ? this.defs.get(wf) : (wf as unknown as WorkflowDef<never[], unknown>);
+    if (def === undefined || this.defs.get(def.name) !== def)
+      throw new UnknownWorkflowError(typeof wf === 'string' ? wf : String(wf?.name));
     const id = opts.id === undefined ? crypto.randomUUID() : checkId(opts.id);
-    await this.startRow(def, args, id, opts.timeoutMs ?? def.options.timeoutMs, opts.enqueue === true, null, null);
+    await this.startRow(
+      def,
+      args,
+      id,
+      opts.timeoutMs ?? def.options.timeoutMs,
+      opts.enqueue === true,
+      null,
+      null,
+    );
     return new WorkflowHandle<R>(this, id);
   }
 
-  async startChild(wf: WorkflowDef<never[], unknown>, args: unknown[], o: ChildStart): Promise<void> {
+  async startChild(
+    wf: WorkflowDef<never[], unknown>,
+    args: unknown[],
+    o: ChildStart,
+  ): Promise<void> {
     if (this.defs.get(wf.name) !== wf) throw new UnknownWorkflowError(wf.name);
-    await this.startRow(wf, args, checkId(o.id, 'child workflow id'), o.timeoutMs ?? wf.options.timeoutMs, false, o.parent, o.parentSeq);
+    await this.startRow(
+      wf,
+      args,
+      checkId(o.id, 'child workflow id'),
+      o.timeoutMs ?? wf.options.timeoutMs,
+      false,
+      o.parent,
+      o.parentSeq,
+    );
   }
 
   private async startRow(
@@ -184,7 +227,8 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     const list = checkArgs(args, Math.max(0, def.fn.length - 1), `workflow ${def.name}`);
     checkMs(timeoutMs, 'timeoutMs');
     const input = serialize(list, `arguments of workflow ${def.name}`);
-    if (!enqueue && this.executorId === undefined) throw new NotExecutorError(`running workflow ${def.name}`);
+    if (!enqueue && this.executorId === undefined)
+      throw new NotExecutorError(`running workflow ${def.name}`);
     if (this.running.has(id)) return;
     const row = await this.store.starts.push({
       id,
@@ -197,10 +241,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       maxRecovery: def.options.maxRecoveryAttempts ?? 10,
     });
     if (row.name !== def.name) {
-      throw new WorkflowConflictError(`workflow id ${id} is already used by a run of ${row.name}, not ${def.name}`);
+      throw new WorkflowConflictError(
+        `workflow id ${id} is already used by a run of ${row.name}, not ${def.name}`,
+      );
     }
     faultPoint('start-committed');
-    if (row.created && !enqueue && !this.running.has(id)) this.launch(def, id, list, new Map(), row.deadline);
+    if (row.created && !enqueue && !this.running.has(id))
+      this.launch(def, id, list, new Map<number, CallRow>(), row.deadline);
   }
 
   /**
@@ -215,7 +262,16 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (local) return local.promise;
     const known = await this.require(id);
     if (!this.defs.has(known.name)) throw new UnknownWorkflowError(known.name);
-    const [row] = await this.sql<{ id: string; name: string; status: string; input: string | null; deadline: Date | null; executor_id: string | null }[]>`
+    const [row] = await this.sql<
+      {
+        id: string;
+        name: string;
+        status: string;
+        input: string | null;
+        deadline: Date | null;
+        executor_id: string | null;
+      }[]
+    >`
       select * from tableos.wf_take(${id}, ${me})`;
     if (row === undefined) throw new WorkflowNotFoundError(id);
     if (TERMINAL.has(row.status)) return rowOutcome(await this.require(id));
@@ -223,7 +279,16 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     const def = this.defs.get(row.name);
     if (def === undefined) throw new UnknownWorkflowError(row.name);
     const calls = await this.loadCalls([id]);
-    return this.running.get(id)?.promise ?? this.launch(def, id, deserialize(row.input) as unknown[], calls.get(id) ?? new Map(), row.deadline).promise;
+    return (
+      this.running.get(id)?.promise ??
+      this.launch(
+        def,
+        id,
+        deserialize(row.input) as unknown[],
+        calls.get(id) ?? new Map<number, CallRow>(),
+        row.deadline,
+      ).promise
+    );
   }
 
   override async waitOutcome(id: string, opts: WaitOptions = {}): Promise<Outcome> {
@@ -233,7 +298,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     let t: NodeJS.Timeout | undefined;
     return Promise.race([
       local.promise,
-      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new ResultTimeoutError(id, opts.timeoutMs ?? 0)), opts.timeoutMs))),
+      new Promise<never>(
+        (_, rej) =>
+          (t = setTimeout(
+            () => rej(new ResultTimeoutError(id, opts.timeoutMs ?? 0)),
+            opts.timeoutMs,
+          )),
+      ),
     ]).finally(() => clearTimeout(t));
   }
 
@@ -241,24 +312,42 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     return this.running.get(id)?.promise ?? super.waitOutcome(id);
   }
 
-  private launch(def: WorkflowDef<never[], unknown>, id: string, args: unknown[], recorded: Map<number, CallRow>, deadline: Date | null): Running {
+  private launch(
+    def: WorkflowDef<never[], unknown>,
+    id: string,
+    args: unknown[],
+    recorded: Map<number, CallRow>,
+    deadline: Date | null,
+  ): Running {
     const ctx = new WorkflowContext(this, id, def.name, recorded);
     const promise = this.execute(def, ctx, args, deadline);
     const r = { ctx, promise };
     this.running.set(id, r);
     promise
-      .catch((err: unknown) => this.log.error({ err, workflow: id }, 'workflow run failed to record its end'))
+      .catch((err: unknown) =>
+        this.log.error({ err, workflow: id }, 'workflow run failed to record its end'),
+      )
       .finally(() => this.running.delete(id))
       .catch(() => undefined);
     return r;
   }
 
-  private async execute(def: WorkflowDef<never[], unknown>, ctx: WorkflowContext, args: unknown[], deadline: Date | null): Promise<Outcome> {
+  private async execute(
+    def: WorkflowDef<never[], unknown>,
+    ctx: WorkflowContext,
+    args: unknown[],
+    deadline: Date | null,
+  ): Promise<Outcome> {
     const id = ctx.workflowId;
     let timer: NodeJS.Timeout | undefined;
     let expiring: Promise<void> | undefined;
     if (deadline !== null) {
-      timer = setTimeout(() => (expiring = this.expire(ctx)), Math.min(Math.max(0, deadline.getTime() - Date.now()), 2 ** 31 - 1));
+      timer = setTimeout(
+        () => {
+          expiring = this.expire(ctx);
+        },
+        Math.min(Math.max(0, deadline.getTime() - Date.now()), 2 ** 31 - 1),
+      );
     }
     let value: unknown;
     let error: unknown;
@@ -281,7 +370,12 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     let fin: FinishRecord | undefined;
     if (!failed) {
       try {
-        fin = { id, status: 'success', output: serialize(value, `result of workflow ${def.name}`), error: null };
+        fin = {
+          id,
+          status: 'success',
+          output: serialize(value, `result of workflow ${def.name}`),
+          error: null,
+        };
       } catch (err) {
         failed = true;
         error = err;
@@ -294,8 +388,10 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     const results = await Promise.all(items.map((it) => this.store.commits.push(it)));
     faultPoint('finish-committed');
     const after = results[results.length - 1];
-    if (after?.status && after.status !== fin?.status) return rowOutcome({ status: after.status, output: after.output, error: after.error });
-    if (failed) return { status: 'error', error: error instanceof Error ? error : new Error(String(error)) };
+    if (after?.status && after.status !== fin?.status)
+      return rowOutcome({ status: after.status, output: after.output, error: after.error });
+    if (failed)
+      return { status: 'error', error: error instanceof Error ? error : new Error(String(error)) };
     return { status: 'success', value };
   }
 
@@ -304,7 +400,12 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     ctx.stop(new WorkflowTimeoutError(ctx.workflowId));
     return this.sql`select tableos.wf_cancel(${ctx.workflowId}, null, true)`
       .then(() => undefined)
-      .catch((err: unknown) => this.log.warn({ err, workflow: ctx.workflowId }, 'could not cancel a workflow past its deadline'));
+      .catch((err: unknown) =>
+        this.log.warn(
+          { err, workflow: ctx.workflowId },
+          'could not cancel a workflow past its deadline',
+        ),
+      );
   }
 
   protected override onStatus(status: string, id: string): void {
@@ -317,7 +418,9 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   private startTakeover(): void {
     if (this.started || this.executorId === undefined) return;
     this.started = true;
-    this.ensureStatusListener().catch((err: unknown) => this.log.warn({ err }, 'cannot listen for workflow status'));
+    this.ensureStatusListener().catch((err: unknown) =>
+      this.log.warn({ err }, 'cannot listen for workflow status'),
+    );
     this.notifier
       .subscribe('tableos_executor', (payload) => {
         if (!payload.includes('"alive"')) this.scheduleClaim(null);
@@ -350,7 +453,9 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (this.closed || me === undefined || this.defs.size === 0) return;
     const names = [...this.defs.keys()];
     for (;;) {
-      const rows = await this.sql<{ id: string; name: string; status: string; input: string | null; deadline: Date | null }[]>`
+      const rows = await this.sql<
+        { id: string; name: string; status: string; input: string | null; deadline: Date | null }[]
+      >`
         select * from tableos.wf_claim(${me}, ${names}, ${ids}, 100)`;
       const live = rows.filter((r) => r.status === 'pending' && !this.running.has(r.id));
       if (live.length > 0) {
@@ -358,7 +463,14 @@ export class Workflows extends WorkflowAdmin implements Runtime {
         const calls = await this.loadCalls(live.map((r) => r.id));
         for (const r of live) {
           const def = this.defs.get(r.name);
-          if (def && !this.running.has(r.id)) this.launch(def, r.id, deserialize(r.input) as unknown[], calls.get(r.id) ?? new Map(), r.deadline);
+          if (def && !this.running.has(r.id))
+            this.launch(
+              def,
+              r.id,
+              deserialize(r.input) as unknown[],
+              calls.get(r.id) ?? new Map<number, CallRow>(),
+              r.deadline,
+            );
         }
       }
       if (rows.length < 100 || this.closed) return;
@@ -366,11 +478,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   }
 
   private async loadCalls(ids: string[]): Promise<Map<string, Map<number, CallRow>>> {
-    const rows = await this.sql<CallRow[]>`select * from tableos.workflow_call where workflow_id = any(${ids}) order by workflow_id, seq`;
+    const rows = await this.sql<
+      CallRow[]
+    >`select * from tableos.workflow_call where workflow_id = any(${ids}) order by workflow_id, seq`;
     const out = new Map<string, Map<number, CallRow>>();
     for (const r of rows) {
       let m = out.get(r.workflow_id);
-      if (!m) out.set(r.workflow_id, (m = new Map()));
+      if (!m) out.set(r.workflow_id, (m = new Map<number, CallRow>()));
       m.set(r.seq, r);
     }
     return out;
@@ -382,7 +496,10 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     this.closed = true;
     clearTimeout(this.claimTimer);
     clearInterval(this.pollTimer);
-    const stopping = new TableOSError('TABLEOS_WORKFLOW_SHUTDOWN', 'this executor is shutting down; the run continues elsewhere');
+    const stopping = new TableOSError(
+      'TABLEOS_WORKFLOW_SHUTDOWN',
+      'this executor is shutting down; the run continues elsewhere',
+    );
     for (const r of this.running.values()) r.ctx.stop(stopping);
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
     await this.claiming;

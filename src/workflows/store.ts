@@ -91,7 +91,9 @@ export class Store {
     ];
     let rows: StartResult[];
     try {
-      rows = (await this.sql.unsafe(START_SQL, params as never[], { prepare: true })) as unknown as StartResult[];
+      rows = (await this.sql.unsafe(START_SQL, params as never[], {
+        prepare: true,
+      })) as unknown as StartResult[];
     } catch (err) {
       throw new QueryError('tableos.wf_start', params, err);
     }
@@ -128,7 +130,9 @@ export class Store {
     ];
     let rows: CommitRow[];
     try {
-      rows = (await this.sql.unsafe(COMMIT_SQL, params as never[], { prepare: true })) as unknown as CommitRow[];
+      rows = (await this.sql.unsafe(COMMIT_SQL, params as never[], {
+        prepare: true,
+      })) as unknown as CommitRow[];
     } catch (err) {
       throw new QueryError('tableos.wf_commit', params, err);
     }

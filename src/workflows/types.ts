@@ -61,15 +61,11 @@ export interface WorkflowDef<A extends unknown[] = unknown[], R = unknown> {
   readonly options: WorkflowOptions;
 }
 
-export type Callable<A extends unknown[], R> = ProcedureDef<A, R> | StepDef<A, R> | WorkflowDef<A, R>;
+export type Callable<A extends unknown[], R> =
+  ProcedureDef<A, R> | StepDef<A, R> | WorkflowDef<A, R>;
 
 export type WorkflowStatus =
-  | 'enqueued'
-  | 'pending'
-  | 'success'
-  | 'error'
-  | 'cancelled'
-  | 'max_recovery_exceeded';
+  'enqueued' | 'pending' | 'success' | 'error' | 'cancelled' | 'max_recovery_exceeded';
 
 export const TERMINAL: ReadonlySet<string> = new Set([
   'success',

@@ -14,13 +14,16 @@ export function checkId(id: unknown, what = 'workflow id'): string {
 
 export function checkName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[\s\0]/.test(name)) {
-    throw new WorkflowArgumentError(`${what} name must be 1-200 characters without spaces, got ${JSON.stringify(name)}`);
+    throw new WorkflowArgumentError(
+      `${what} name must be 1-200 characters without spaces, got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
 
 export function checkFn(fn: unknown, what: string): void {
-  if (typeof fn !== 'function') throw new WorkflowArgumentError(`${what} needs a function, got ${typeof fn}`);
+  if (typeof fn !== 'function')
+    throw new WorkflowArgumentError(`${what} needs a function, got ${typeof fn}`);
 }
 
 /** Arguments must be an array with at least as many values as the function's required parameters. */
@@ -39,7 +42,9 @@ export function checkArgs(args: unknown, required: number, what: string): unknow
 export function checkMs(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new WorkflowArgumentError(`${what} must be a number of milliseconds >= 0, got ${String(v)}`);
+    throw new WorkflowArgumentError(
+      `${what} must be a number of milliseconds >= 0, got ${typeof v === 'number' ? v : typeof v}`,
+    );
   }
   return v;
 }

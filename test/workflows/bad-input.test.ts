@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
 import { deserialize, MAX_PAYLOAD_BYTES, serialize } from '../../src/workflows/serialize.js';
 import { openTestOS } from '../support/db.js';
@@ -17,7 +18,10 @@ describe('workflows: serialization', () => {
       inf: -Infinity,
       d: new Date('2024-01-02T03:04:05.678Z'),
       b: -(2n ** 65n),
-      m: new Map<unknown, unknown>([[1, new Set(['a'])], ['k', { deep: [new Uint8Array([0, 255])] }]]),
+      m: new Map<unknown, unknown>([
+        [1, new Set(['a'])],
+        ['k', { deep: [new Uint8Array([0, 255])] }],
+      ]),
       u: undefined,
       arr: [undefined, null, 2],
       tagged: { $t: 'Date', v: 'not a date' },
@@ -42,8 +46,12 @@ describe('workflows: serialization', () => {
     class Point {
       x = 1;
     }
-    expect(() => serialize({ a: [() => 1] }, 'input')).toThrow(/input cannot be stored: value\.a\[0\] is a function/);
-    expect(() => serialize({ p: new Point() }, 'input')).toThrow(/value\.p is an instance of class Point/);
+    expect(() => serialize({ a: [() => 1] }, 'input')).toThrow(
+      /input cannot be stored: value\.a\[0\] is a function/,
+    );
+    expect(() => serialize({ p: new Point() }, 'input')).toThrow(
+      /value\.p is an instance of class Point/,
+    );
     const cyc: Record<string, unknown> = {};
     cyc.self = cyc;
     expect(() => serialize(cyc, 'input')).toThrow(/cycle/);
@@ -58,7 +66,10 @@ describe('workflows: bad input leaves state as it was', () => {
     const os = await openTestOS();
     const wf = os.workflows;
     const step = wf.step('s', async (x: number) => x);
-    const flow = wf.workflow('two_args', async (ctx, a: number, b: number) => (await ctx.call(step, a)) + b);
+    const flow = wf.workflow(
+      'two_args',
+      async (ctx, a: number, b: number) => (await ctx.call(step, a)) + b,
+    );
     const before = await counts(os);
 
     await expect(wf.start('nope', [])).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_UNKNOWN' });
@@ -66,27 +77,55 @@ describe('workflows: bad input leaves state as it was', () => {
       code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
       message: 'workflow two_args expects 2 arguments, got 1',
     });
-    await expect(flow.start(5 as unknown as [number, number])).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT' });
+    await expect(flow.start(5 as unknown as [number, number])).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
+    });
     await expect(flow.start([1, (() => 2) as unknown as number])).rejects.toMatchObject({
       code: 'TABLEOS_WORKFLOW_NOT_SERIALIZABLE',
     });
-    await expect(flow.start([1, 'y'.repeat(MAX_PAYLOAD_BYTES) as unknown as number])).rejects.toMatchObject({
+    await expect(
+      flow.start([1, 'y'.repeat(MAX_PAYLOAD_BYTES) as unknown as number]),
+    ).rejects.toMatchObject({
       code: 'TABLEOS_WORKFLOW_PAYLOAD_TOO_LARGE',
     });
-    for (const id of ['', 'a b', "x'; drop table tableos.workflow; --", 'z'.repeat(256), 'new\nline']) {
-      await expect(flow.start([1, 2], { id })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT' });
+    for (const id of [
+      '',
+      'a b',
+      "x'; drop table tableos.workflow; --",
+      'z'.repeat(256),
+      'new\nline',
+    ]) {
+      await expect(flow.start([1, 2], { id })).rejects.toMatchObject({
+        code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
+      });
     }
-    await expect(flow.start([1, 2], { timeoutMs: -1 })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT' });
+    await expect(flow.start([1, 2], { timeoutMs: -1 })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
+    });
     await expect(wf.get('missing')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
     await expect(wf.steps('missing')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
-    await expect(wf.cancel('missing')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
-    await expect(wf.resume('missing')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
+    await expect(wf.cancel('missing')).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_NOT_FOUND',
+    });
+    await expect(wf.resume('missing')).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_NOT_FOUND',
+    });
     await expect(wf.fork('missing')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
-    await expect(wf.handle('missing').result()).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
-    await expect(wf.list({ status: 'bogus' as never })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT' });
-    await expect(wf.list({ limit: 0 })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT' });
-    await expect(wf.gc({ olderThanMs: -5 })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT' });
-    expect(() => wf.step('s', async () => 1)).toThrow(expect.objectContaining({ code: 'TABLEOS_WORKFLOW_CONFLICT' }) as Error);
+    await expect(wf.handle('missing').result()).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_NOT_FOUND',
+    });
+    await expect(wf.list({ status: 'bogus' as never })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
+    });
+    await expect(wf.list({ limit: 0 })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
+    });
+    await expect(wf.gc({ olderThanMs: -5 })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_BAD_ARGUMENT',
+    });
+    expect(() => wf.step('s', async () => 1)).toThrow(
+      expect.objectContaining({ code: 'TABLEOS_WORKFLOW_CONFLICT' }) as Error,
+    );
     expect(() => wf.workflow('has space', async () => 1)).toThrow(/name must be/);
     expect(() => wf.step('nofn', 42 as never)).toThrow(/needs a function/);
     expect(await counts(os)).toEqual(before);
@@ -96,7 +135,9 @@ describe('workflows: bad input leaves state as it was', () => {
     // An id already used by another workflow.
     await (await flow.start([1, 2], { id: 'taken' })).result();
     const other = wf.workflow('other', async () => 0);
-    await expect(other.start([], { id: 'taken' })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_CONFLICT' });
+    await expect(other.start([], { id: 'taken' })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_CONFLICT',
+    });
     expect((await wf.get('taken')).output).toBe(3);
   });
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
 import { TableOSError } from '../../src/kernel/errors.js';
 import { openTestOS } from '../support/db.js';
@@ -9,7 +10,9 @@ describe('workflows: procedures, steps, start', () => {
     await os.sql`insert into acct values ('a', 0)`;
     const wf = os.workflows;
     const add = wf.procedure('add', async (tx, k: number) => {
-      const [r] = await tx<{ n: number }[]>`update acct set n = n + ${k} where id = 'a' returning n`;
+      const [r] = await tx<
+        { n: number }[]
+      >`update acct set n = n + ${k} where id = 'a' returning n`;
       return r!.n;
     });
     let effects = 0;
@@ -51,7 +54,10 @@ describe('workflows: procedures, steps, start', () => {
       await new Promise((r) => setTimeout(r, 50));
       return x * 2;
     });
-    const [a, b] = await Promise.all([flow.start([21], { id: 'same' }), flow.start([21], { id: 'same' })]);
+    const [a, b] = await Promise.all([
+      flow.start([21], { id: 'same' }),
+      flow.start([21], { id: 'same' }),
+    ]);
     expect(await a.result()).toBe(42);
     expect(await b.result()).toBe(42);
     expect(runs).toBe(1);
@@ -111,12 +117,19 @@ describe('workflows: procedures, steps, start', () => {
   it('procedures are exactly-once: a re-run returns the recorded result and writes nothing', async () => {
     const os = await openTestOS();
     await os.sql`create table hits (wf text, n serial)`;
-    const hit = os.workflows.procedure('hit', async (tx, wf: string) => {
-      await tx`insert into hits (wf) values (${wf})`;
-      const [r] = await tx<{ c: number }[]>`select count(*)::int as c from hits where wf = ${wf}`;
-      return r!.c;
-    }, { isolation: 'serializable' });
-    const flow = os.workflows.workflow('hitter', async (ctx) => [await ctx.call(hit, ctx.workflowId), await ctx.call(hit, ctx.workflowId)]);
+    const hit = os.workflows.procedure(
+      'hit',
+      async (tx, wf: string) => {
+        await tx`insert into hits (wf) values (${wf})`;
+        const [r] = await tx<{ c: number }[]>`select count(*)::int as c from hits where wf = ${wf}`;
+        return r!.c;
+      },
+      { isolation: 'serializable' },
+    );
+    const flow = os.workflows.workflow('hitter', async (ctx) => [
+      await ctx.call(hit, ctx.workflowId),
+      await ctx.call(hit, ctx.workflowId),
+    ]);
     expect(await (await flow.start([], { id: 'h1' })).result()).toEqual([1, 2]);
     // Fork from position 1: position 0 is replayed (no write), position 1 runs again.
     const forked = await os.workflows.fork('h1', { fromStep: 1, newId: 'h1-fork' });

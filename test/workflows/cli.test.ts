@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
@@ -25,7 +26,12 @@ describe('tableos wf', () => {
     expect(list.stdout).toMatch(/c-1 +\| cli_flow \| success/);
     expect(list.stdout).toContain('(2 rows)');
     const only = await runCli(['wf', 'list', '--status', 'success', '--json'], env);
-    expect(only.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['c-1']);
+    expect(
+      only.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(['c-1']);
     const get = await runCli(['wf', 'get', 'c-1'], env);
     expect(get.stdout).toMatch(/^status +success$/m);
     expect(get.stdout).toMatch(/^output +2$/m);
@@ -33,7 +39,9 @@ describe('tableos wf', () => {
     expect(steps.stdout).toMatch(/0 \| step +\| add1 \| success/);
 
     expect((await runCli(['wf', 'cancel', 'c-2'], env)).stdout.trim()).toBe('cancelled c-2');
-    await expect(os.workflows.handle('c-2').result({ timeoutMs: 5000 })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_CANCELLED' });
+    await expect(os.workflows.handle('c-2').result({ timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_CANCELLED',
+    });
     gate.open = true;
     expect((await runCli(['wf', 'resume', 'c-2'], env)).stdout.trim()).toBe('resumed c-2');
     expect(await os.workflows.handle('c-2').result({ timeoutMs: 5000 })).toBe(6);
@@ -44,7 +52,9 @@ describe('tableos wf', () => {
 
     expect((await runCli(['wf', 'gc', '--older-than', '1h'], env)).stdout.trim()).toBe('deleted 0');
     await new Promise((r) => setTimeout(r, 20));
-    expect((await runCli(['wf', 'gc', '--older-than', '10ms', '--batch', '2'], env)).stdout.trim()).toBe('deleted 3');
+    expect(
+      (await runCli(['wf', 'gc', '--older-than', '10ms', '--batch', '2'], env)).stdout.trim(),
+    ).toBe('deleted 3');
 
     const missing = await runCli(['wf', 'get', 'nope'], env);
     expect(missing.code).toBe(1);

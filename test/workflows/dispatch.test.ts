@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
 import { TableOSClient } from '../../src/workflows/client.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
@@ -20,7 +21,10 @@ describe('enqueued runs and executeById (the dispatcher entry point)', () => {
     const client = await TableOSClient.open({ databaseUrl: url });
     try {
       await client.enqueue('job', [7], { id: 'j-2' });
-      expect((await client.list({ status: 'enqueued' })).map((w) => w.id).sort()).toEqual(['j-1', 'j-2']);
+      expect((await client.list({ status: 'enqueued' })).map((w) => w.id).sort()).toEqual([
+        'j-1',
+        'j-2',
+      ]);
       const waiting = client.handle('j-2').result({ timeoutMs: 5000 });
       expect(await os.workflows.executeById('j-1')).toEqual({ status: 'success', value: 40 });
       expect(await os.workflows.executeById('j-2')).toEqual({ status: 'success', value: 70 });
@@ -28,12 +32,18 @@ describe('enqueued runs and executeById (the dispatcher entry point)', () => {
       // Executing a finished run again returns its stored outcome and runs nothing.
       expect(await os.workflows.executeById('j-1')).toEqual({ status: 'success', value: 40 });
       expect(runs).toBe(2);
-      await expect(os.workflows.executeById('nope')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_NOT_FOUND' });
+      await expect(os.workflows.executeById('nope')).rejects.toMatchObject({
+        code: 'TABLEOS_WORKFLOW_NOT_FOUND',
+      });
       await client.enqueue('not_registered', [], { id: 'j-3' });
-      await expect(os.workflows.executeById('j-3')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_UNKNOWN' });
+      await expect(os.workflows.executeById('j-3')).rejects.toMatchObject({
+        code: 'TABLEOS_WORKFLOW_UNKNOWN',
+      });
       expect((await client.get('j-3')).status).toBe('enqueued');
       await expect(client.handle('j-1').result({ timeoutMs: 1000 })).resolves.toBe(40);
-      await expect(client.handle('j-3').result({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_RESULT_TIMEOUT' });
+      await expect(client.handle('j-3').result({ timeoutMs: 50 })).rejects.toMatchObject({
+        code: 'TABLEOS_WORKFLOW_RESULT_TIMEOUT',
+      });
     } finally {
       await client.close();
     }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
 import type { TableOSError } from '../../src/kernel/errors.js';
 import { openTestOS } from '../support/db.js';
@@ -46,7 +47,10 @@ describe('workflows: time, events, children, cancellation', () => {
     });
     await pub.start(['x'], { id: 'pub-1' });
     const s = await sub.start(['pub-1'], { id: 'sub-1' });
-    expect(await os.workflows.getEvent('pub-1', 'state', { timeoutMs: 5000 })).toEqual({ v: 'x', at: new Date(5) });
+    expect(await os.workflows.getEvent('pub-1', 'state', { timeoutMs: 5000 })).toEqual({
+      v: 'x',
+      at: new Date(5),
+    });
     expect(await s.result()).toEqual({ got: { v: 'x', at: new Date(5) }, none: undefined });
     expect(await os.workflows.getEvent('pub-1', 'nope', { timeoutMs: 30 })).toBeUndefined();
   });
@@ -83,7 +87,9 @@ describe('workflows: time, events, children, cancellation', () => {
     });
     const top = os.workflows.workflow('ttop', async (ctx) => `top+${await ctx.call(leaf)}`);
     const h = await top.start([], { id: 't-1', timeoutMs: 300 });
-    await expect(h.result({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_TIMEOUT' });
+    await expect(h.result({ timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_TIMEOUT',
+    });
     expect((await os.workflows.get('t-1')).status).toBe('cancelled');
     expect((await os.workflows.get('t-1:0')).status).toBe('cancelled');
     expect((await os.workflows.get('t-1:0')).deadline).not.toBeNull();
@@ -111,7 +117,9 @@ describe('workflows: time, events, children, cancellation', () => {
     expect(await os.workflows.resume('g-1')).toEqual(['g-1']);
     expect(await os.workflows.handle('g-1').result({ timeoutMs: 10_000 })).toBe(1);
     expect(effects).toBe(1);
-    await expect(os.workflows.resume('g-1')).rejects.toMatchObject({ code: 'TABLEOS_WORKFLOW_FINISHED' });
+    await expect(os.workflows.resume('g-1')).rejects.toMatchObject({
+      code: 'TABLEOS_WORKFLOW_FINISHED',
+    });
   });
 
   it('stops with a non-determinism error naming the position and both names', async () => {
@@ -126,7 +134,10 @@ describe('workflows: time, events, children, cancellation', () => {
     expect(await (await flow.start([], { id: 'nd-1' })).result()).toBe('a');
     useB = true;
     const forked = await os.workflows.fork('nd-1', { newId: 'nd-2' });
-    const err = (await os.workflows.handle(forked).result({ timeoutMs: 10_000 }).catch((e: unknown) => e)) as TableOSError;
+    const err = (await os.workflows
+      .handle(forked)
+      .result({ timeoutMs: 10_000 })
+      .catch((e: unknown) => e)) as TableOSError;
     expect(err.code).toBe('TABLEOS_WORKFLOW_NONDETERMINISM');
     expect(err.message).toContain('at position 1');
     expect(err.message).toContain('step a');

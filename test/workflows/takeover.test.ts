@@ -17,7 +17,13 @@ describe('takeover between live executors', () => {
     register(b);
 
     const a = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-      env: { ...process.env, DATABASE_URL: url, START: '8', PAUSE_MS: '1500', TABLEOS_LOG_LEVEL: 'silent' },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        START: '8',
+        PAUSE_MS: '1500',
+        TABLEOS_LOG_LEVEL: 'silent',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<NodeJS.Signals | null>((r) => a.on('close', (_c, s) => r(s)));
@@ -52,8 +58,12 @@ describe('takeover between live executors', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     const after = await b.sql<{ executor_id: string; recovery_attempts: number }[]>`
       select executor_id, recovery_attempts from tableos.workflow`;
-    expect(after.every((r) => r.executor_id === b.executor!.id && r.recovery_attempts === 1)).toBe(true);
-    const [dead] = await b.sql<{ status: string }[]>`select status from tableos.executor where id = ${aId}`;
+    expect(after.every((r) => r.executor_id === b.executor!.id && r.recovery_attempts === 1)).toBe(
+      true,
+    );
+    const [dead] = await b.sql<
+      { status: string }[]
+    >`select status from tableos.executor where id = ${aId}`;
     expect(dead!.status).toBe('dead');
     const [p] = await b.sql<{ n: number }[]>`select count(*)::int as n from proc_effect`;
     expect(p!.n).toBe(8);
