@@ -80,6 +80,7 @@ create function tableos.wf_start(
 language plpgsql as $$
 declare
   v_created text[];
+  v_deadline timestamptz[];
 begin
   with ins as (
     insert into tableos.workflow as w
@@ -87,25 +88,37 @@ begin
     select u.id, u.name, u.status, u.input,
            case when u.status = 'pending' then p_executor end,
            u.parent,
-           least(case when u.tmo is not null then clock_timestamp() + make_interval(secs => u.tmo / 1000.0) end,
-                 (select p.deadline from tableos.workflow p where p.id = u.parent)),
+           case when u.tmo is not null or u.parent is not null then
+             least(case when u.tmo is not null then clock_timestamp() + make_interval(secs => u.tmo / 1000.0) end,
+                   (select p.deadline from tableos.workflow p where p.id = u.parent))
+           end,
            u.maxrec
       from unnest(p_id, p_name, p_input, p_status, p_parent, p_timeout_ms, p_max_recovery)
            as u(id, name, input, status, parent, tmo, maxrec)
     on conflict on constraint workflow_pkey do nothing
-    returning w.id
+    returning w.id, w.deadline
   )
-  select coalesce(array_agg(ins.id), '{}') into v_created from ins;
+  select coalesce(array_agg(ins.id), '{}'), coalesce(array_agg(ins.deadline), '{}')
+    into v_created, v_deadline from ins;
 
-  insert into tableos.workflow_call (workflow_id, seq, kind, name, output)
-  select u.parent, u.pseq, 'child', u.name, to_json(u.id)::text
-    from unnest(p_id, p_name, p_parent, p_parent_seq) as u(id, name, parent, pseq)
-   where u.parent is not null and u.pseq is not null
-  on conflict do nothing;
+  if exists (select 1 from unnest(p_parent_seq) as x where x is not null) then
+    insert into tableos.workflow_call (workflow_id, seq, kind, name, output)
+    select u.parent, u.pseq, 'child', u.name, to_json(u.id)::text
+      from unnest(p_id, p_name, p_parent, p_parent_seq) as u(id, name, parent, pseq)
+     where u.parent is not null and u.pseq is not null
+    on conflict do nothing;
+  end if;
 
-  return query
-  select w.id, w.name, w.status, w.executor_id, w.output, w.error, w.deadline, w.id = any(v_created)
-    from tableos.workflow w where w.id = any(p_id);
+  if cardinality(v_created) = cardinality(p_id) then
+    -- All new (the usual case): answer from what was inserted, without reading rows back.
+    return query
+    select c.id, null::text, null::text, null::text, null::text, null::text, c.deadline, true
+      from unnest(v_created, v_deadline) as c(id, deadline);
+  else
+    return query
+    select w.id, w.name, w.status, w.executor_id, w.output, w.error, w.deadline, w.id = any(v_created)
+      from tableos.workflow w where w.id = any(p_id);
+  end if;
 end;
 $$;
 
@@ -120,24 +133,26 @@ create function tableos.wf_commit(
                  output text, error text, status text)
 language plpgsql as $$
 declare
-  v_ins text[];
+  v_n integer;
+  v_now timestamptz := now();
   v_done text[];
   v_done_status text[];
 begin
   if coalesce(array_length(c_wf, 1), 0) > 0 then
-    with ins as (
-      insert into tableos.workflow_call as c (workflow_id, seq, kind, name, output, error, started_at)
-      select * from unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)
-      on conflict do nothing
-      returning c.workflow_id || '/' || c.seq
-    )
-    select coalesce(array_agg(ins), '{}') into v_ins from ins;
-    if array_length(v_ins, 1) is distinct from array_length(c_wf, 1) then
+    insert into tableos.workflow_call as c (workflow_id, seq, kind, name, output, error, started_at)
+    select * from unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)
+    on conflict do nothing;
+    get diagnostics v_n = row_count;
+    if v_n < cardinality(c_wf) then
+      -- Some positions were recorded already: report what is recorded there (the caller
+      -- compares it with its own; the ones it just wrote compare equal).
       return query
       select 'conflict'::text, c.workflow_id, c.seq, c.kind, c.name, c.output, c.error, null::text
         from tableos.workflow_call c
-        join unnest(c_wf, c_seq) as u(wf, sq) on c.workflow_id = u.wf and c.seq = u.sq
-       where not (u.wf || '/' || u.sq = any(v_ins));
+        join unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error) as u(wf, sq, k, n, o, e)
+          on c.workflow_id = u.wf and c.seq = u.sq
+       where c.kind <> u.k or c.name <> u.n or c.output is distinct from u.o
+          or c.error is distinct from u.e or c.ended_at < v_now;
     end if;
   end if;
   if coalesce(array_length(f_id, 1), 0) > 0 then

@@ -177,10 +177,10 @@ export class WorkflowAdmin {
     if (!Array.isArray(args)) throw new WorkflowArgumentError('arguments must be an array');
     const id = opts.id === undefined ? crypto.randomUUID() : checkId(opts.id);
     const input = serialize(args, `arguments of workflow ${name}`);
-    const [row] = await this.sql<{ name: string }[]>`
+    const [row] = await this.sql<{ name: string | null; created: boolean }[]>`
       select * from tableos.wf_start(${[id]}::text[], ${[name]}::text[], ${[input]}::text[], '{enqueued}'::text[], null,
         '{NULL}'::text[], '{NULL}'::int[], ${[checkMs(opts.timeoutMs, 'timeoutMs') ?? null]}::bigint[], '{10}'::int[])`;
-    if (row && row.name !== name) {
+    if (row && !row.created && row.name !== name) {
       throw new WorkflowArgumentError(`workflow id ${id} is already used by a run of ${row.name}`);
     }
     return this.handle(id);

@@ -240,7 +240,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       timeoutMs: timeoutMs ?? null,
       maxRecovery: def.options.maxRecoveryAttempts ?? 10,
     });
-    if (row.name !== def.name) {
+    if (!row.created && row.name !== def.name) {
       throw new WorkflowConflictError(
         `workflow id ${id} is already used by a run of ${row.name}, not ${def.name}`,
       );

@@ -15,10 +15,11 @@ export interface StartItem {
   maxRecovery: number;
 }
 
+/** For created runs only id, deadline and created are filled in. */
 export interface StartResult {
   id: string;
-  name: string;
-  status: string;
+  name: string | null;
+  status: string | null;
   executor_id: string | null;
   output: string | null;
   error: string | null;
