@@ -123,9 +123,12 @@ end;
 $$;
 
 -- Records calls and finishes workflows, many of each in one call (the group commit of the
--- executors' checkpoints). Returns the calls that were already recorded (another run got
--- there first) and, for each finish, the status the workflow has afterwards.
+-- executors' checkpoints); it also inserts runs whose start was combined with their first
+-- checkpoint (generated ids only, so they cannot collide). Returns the calls that were
+-- already recorded (another run got there first) and, for each finish, the status the
+-- workflow has afterwards.
 create function tableos.wf_commit(
+  p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[],
   c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[],
   c_started timestamptz[],
   f_id text[], f_status text[], f_output text[], f_error text[]
@@ -138,6 +141,11 @@ declare
   v_done text[];
   v_done_status text[];
 begin
+  if cardinality(s_id) > 0 then
+    insert into tableos.workflow (id, name, status, input, executor_id, max_recovery_attempts)
+    select u.id, u.name, 'pending', u.input, p_executor, u.m
+      from unnest(s_id, s_name, s_input, s_max_recovery) as u(id, name, input, m);
+  end if;
   if coalesce(array_length(c_wf, 1), 0) > 0 then
     insert into tableos.workflow_call as c (workflow_id, seq, kind, name, output, error, started_at)
     select * from unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)

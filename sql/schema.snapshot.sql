@@ -228,7 +228,7 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.wf_commit(c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[], f_id text[], f_status text[], f_output text[], f_error text[])
+CREATE OR REPLACE FUNCTION tableos.wf_commit(p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[], c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[], f_id text[], f_status text[], f_output text[], f_error text[])
  RETURNS TABLE(rkind text, workflow_id text, seq integer, kind text, name text, output text, error text, status text)
  LANGUAGE plpgsql
 AS $function$
@@ -238,6 +238,11 @@ declare
   v_done text[];
   v_done_status text[];
 begin
+  if cardinality(s_id) > 0 then
+    insert into tableos.workflow (id, name, status, input, executor_id, max_recovery_attempts)
+    select u.id, u.name, 'pending', u.input, p_executor, u.m
+      from unnest(s_id, s_name, s_input, s_max_recovery) as u(id, name, input, m);
+  end if;
   if coalesce(array_length(c_wf, 1), 0) > 0 then
     insert into tableos.workflow_call as c (workflow_id, seq, kind, name, output, error, started_at)
     select * from unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)

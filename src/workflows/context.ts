@@ -12,7 +12,7 @@ import {
 import { faultPoint } from './fault-points.js';
 import type { CallRow } from './rows.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
-import type { CallRecord } from './store.js';
+import type { CallRecord, CommitItem, DeferredStart } from './store.js';
 import type { Runtime } from './runtime.js';
 import type {
   Callable,
@@ -47,6 +47,10 @@ export class WorkflowContext {
   private pending: CallRecord[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
+  private deferredStart: DeferredStart | undefined;
+  private startSettled: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  /** Settles when the run's row is durable (at once unless the start was deferred). */
+  startCommitted: Promise<void> = Promise.resolve();
   private stopReason: Error | undefined;
   private stopReject: ((err: Error) => void) | undefined;
   private readonly stopped: Promise<never>;
@@ -167,8 +171,9 @@ export class WorkflowContext {
     const rec = this.replayed(seq, 'step', s.name);
     if (rec) return replayValue(rec) as R;
     this.checkLive();
-    // Earlier results must be durable before a new external effect happens.
-    await this.flush();
+    // Earlier results must be durable before a new external effect happens. A deferred
+    // start need not be: until it commits, start() has not returned and the run may begin.
+    await this.flush(false);
     const retries = s.options.retries ?? 0;
     let backoff = s.options.backoffMs ?? 100;
     const started = new Date();
@@ -431,8 +436,43 @@ export class WorkflowContext {
     ).finally(() => clearTimeout(t));
   }
 
+  /**
+   * Holds this run's start to travel with its first checkpoint (one commit instead of two);
+   * it is written at the end of this event-loop turn at the latest.
+   */
+  deferStart(start: DeferredStart): void {
+    this.deferredStart = start;
+    this.startCommitted = new Promise<void>((resolve, reject) => {
+      this.startSettled = { resolve, reject };
+    });
+    this.startCommitted.catch(() => undefined);
+    this.scheduleFlush();
+  }
+
+  /** Hands over a start not yet written, so the finish can carry it. */
+  takeDeferredStart(): DeferredStart | undefined {
+    const s = this.deferredStart;
+    this.deferredStart = undefined;
+    return s;
+  }
+
+  /** Called once the start taken with takeDeferredStart has committed (or failed). */
+  startWritten(err?: unknown): void {
+    const s = this.startSettled;
+    this.startSettled = undefined;
+    if (s === undefined) return;
+    if (err === undefined) {
+      s.resolve();
+      faultPoint('start-committed');
+    } else s.reject(err);
+  }
+
   private record(r: CallRecord): void {
     this.pending.push(r);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
@@ -449,14 +489,32 @@ export class WorkflowContext {
     return this.pending.splice(0);
   }
 
-  /** Makes every recorded call durable (in one group commit with other workflows'). */
-  flush(): Promise<void> {
-    if (this.pending.length === 0) return this.flushing;
+  /**
+   * Makes every recorded call durable (in one group commit with other workflows'), and the
+   * deferred start with them; withStart false leaves a lone deferred start for later.
+   */
+  flush(withStart = true): Promise<void> {
+    if (this.pending.length === 0 && (this.deferredStart === undefined || !withStart)) {
+      return this.flushing;
+    }
+    const start = this.takeDeferredStart();
     const recs = this.pending.splice(0);
     const prev = this.flushing;
     this.flushing = (async () => {
       await prev.catch(() => undefined);
-      const results = await Promise.all(recs.map((call) => this.rt.store.commits.push({ call })));
+      const items: CommitItem[] = recs.map((call) => ({ call }));
+      if (start) items.unshift({ start });
+      let all: unknown[];
+      try {
+        all = await Promise.all(items.map((it) => this.rt.store.commits.push(it)));
+      } catch (err) {
+        if (start) this.startWritten(err);
+        throw err;
+      }
+      if (start) this.startWritten();
+      const results = (start ? all.slice(1) : all) as Awaited<
+        ReturnType<typeof this.rt.store.commits.push>
+      >[];
       results.forEach((existing, i) => {
         if (existing === undefined) return;
         const mine = recs[i] as CallRecord;

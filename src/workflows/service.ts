@@ -21,7 +21,13 @@ import type { CallRow } from './rows.js';
 import { rowOutcome } from './rows.js';
 import type { ChildStart, Runtime } from './runtime.js';
 import { deserialize, serialize, serializeError } from './serialize.js';
-import { Store, type FinishRecord } from './store.js';
+import {
+  Store,
+  type CommitItem,
+  type CommitResult,
+  type DeferredStart,
+  type FinishRecord,
+} from './store.js';
 import {
   TERMINAL,
   type Outcome,
@@ -193,6 +199,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       opts.enqueue === true,
       null,
       null,
+      opts.id === undefined,
     );
     return new WorkflowHandle<R>(this, id);
   }
@@ -222,6 +229,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     enqueue: boolean,
     parent: string | null,
     parentSeq: number | null,
+    generatedId = false,
   ): Promise<void> {
     if (this.closed) throw new TableOSError('TABLEOS_CLOSED', 'the workflow service is closed');
     const list = checkArgs(args, Math.max(0, def.fn.length - 1), `workflow ${def.name}`);
@@ -230,6 +238,19 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (!enqueue && this.executorId === undefined)
       throw new NotExecutorError(`running workflow ${def.name}`);
     if (this.running.has(id)) return;
+    const maxRecovery = def.options.maxRecoveryAttempts ?? 10;
+    if (generatedId && !enqueue && parent === null && timeoutMs === undefined) {
+      // A fresh random id cannot collide, so the run may begin at once and its row is
+      // written with its first checkpoint; start() still returns only once it is durable.
+      const r = this.launch(def, id, list, new Map<number, CallRow>(), null, {
+        id,
+        name: def.name,
+        input,
+        maxRecovery,
+      });
+      await r.ctx.startCommitted;
+      return;
+    }
     const row = await this.store.starts.push({
       id,
       name: def.name,
@@ -238,7 +259,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       parent,
       parentSeq,
       timeoutMs: timeoutMs ?? null,
-      maxRecovery: def.options.maxRecoveryAttempts ?? 10,
+      maxRecovery,
     });
     if (!row.created && row.name !== def.name) {
       throw new WorkflowConflictError(
@@ -318,8 +339,10 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     args: unknown[],
     recorded: Map<number, CallRow>,
     deadline: Date | null,
+    deferredStart?: DeferredStart,
   ): Running {
     const ctx = new WorkflowContext(this, id, def.name, recorded);
+    if (deferredStart) ctx.deferStart(deferredStart);
     const promise = this.execute(def, ctx, args, deadline);
     const r = { ctx, promise };
     this.running.set(id, r);
@@ -327,7 +350,12 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       .catch((err: unknown) =>
         this.log.error({ err, workflow: id }, 'workflow run failed to record its end'),
       )
-      .finally(() => this.running.delete(id))
+      .finally(() => {
+        this.running.delete(id);
+        ctx.startWritten(
+          new TableOSError('TABLEOS_WORKFLOW_SHUTDOWN', `run ${id} ended before it was recorded`),
+        );
+      })
       .catch(() => undefined);
     return r;
   }
@@ -384,8 +412,20 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (failed) fin = { id, status: 'error', output: null, error: serializeError(error) };
     faultPoint('finish-before-commit');
     // The last checkpoints and the finish travel in one statement.
-    const items = [...ctx.takePending().map((call) => ({ call })), { finish: fin as FinishRecord }];
-    const results = await Promise.all(items.map((it) => this.store.commits.push(it)));
+    const start = ctx.takeDeferredStart();
+    const items: CommitItem[] = [
+      ...(start ? [{ start }] : []),
+      ...ctx.takePending().map((call) => ({ call })),
+      { finish: fin as FinishRecord },
+    ];
+    let results: CommitResult[];
+    try {
+      results = await Promise.all(items.map((it) => this.store.commits.push(it)));
+    } catch (err) {
+      ctx.startWritten(err);
+      throw err;
+    }
+    ctx.startWritten();
     faultPoint('finish-committed');
     const after = results[results.length - 1];
     if (after?.status && after.status !== fin?.status)

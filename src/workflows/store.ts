@@ -44,7 +44,15 @@ export interface FinishRecord {
   error: string | null;
 }
 
-export type CommitItem = { call: CallRecord } | { finish: FinishRecord };
+/** A start combined with the run's first checkpoint: generated id, no parent, no timeout. */
+export interface DeferredStart {
+  id: string;
+  name: string;
+  input: string | null;
+  maxRecovery: number;
+}
+
+export type CommitItem = { start: DeferredStart } | { call: CallRecord } | { finish: FinishRecord };
 
 interface CommitRow {
   rkind: 'conflict' | 'finish';
@@ -63,7 +71,7 @@ export type CommitResult = CommitRow | undefined;
 const START_SQL =
   'select * from tableos.wf_start($1::text[], $2::text[], $3::text[], $4::text[], $5::text, $6::text[], $7::int[], $8::bigint[], $9::int[])';
 const COMMIT_SQL =
-  'select * from tableos.wf_commit($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])';
+  'select * from tableos.wf_commit($1::text, $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[])';
 
 export class Store {
   readonly starts: Batcher<StartItem, StartResult>;
@@ -110,13 +118,20 @@ export class Store {
   }
 
   private async flushCommits(items: CommitItem[]): Promise<CommitResult[]> {
+    const starts: DeferredStart[] = [];
     const calls: CallRecord[] = [];
     const fins: FinishRecord[] = [];
     for (const it of items) {
       if ('call' in it) calls.push(it.call);
-      else fins.push(it.finish);
+      else if ('finish' in it) fins.push(it.finish);
+      else starts.push(it.start);
     }
     const params = [
+      this.executorId(),
+      starts.map((s) => s.id),
+      starts.map((s) => s.name),
+      starts.map((s) => s.input),
+      starts.map((s) => s.maxRecovery),
       calls.map((c) => c.workflowId),
       calls.map((c) => c.seq),
       calls.map((c) => c.kind),
@@ -147,7 +162,9 @@ export class Store {
     return items.map((it) =>
       'call' in it
         ? conflicts.get(`${it.call.workflowId}/${it.call.seq}`)
-        : finished.get(it.finish.id),
+        : 'finish' in it
+          ? finished.get(it.finish.id)
+          : undefined,
     );
   }
 }

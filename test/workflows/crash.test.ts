@@ -87,6 +87,34 @@ describe('crash safety: SIGKILL at each fault point, then takeover', () => {
     });
   }
 
+  for (const point of ['start-committed', 'step-effect-done'] as const) {
+    it(`generated ids (start combined with the first checkpoint), killed at ${point}`, async () => {
+      const url = await createTestDatabase();
+      const sql = postgres(url, { max: 2, onnotice: () => undefined });
+      pools.push(sql);
+      const crashed = await runWorker(url, { GENERATED: String(RUNS), TABLEOS_FAULT: point });
+      expect(crashed.signal).toBe('SIGKILL');
+      const after = await runWorker(url, {});
+      expect(after.code).toBe(0);
+      const runs = await sql<{ id: string; status: string; output: string }[]>`
+        select id, status, output from tableos.workflow order by id`;
+      // A run whose start never committed never existed (its start() had not returned); the
+      // others all finish. Killed after a start committed, at least that run exists.
+      expect(runs.length).toBeLessThanOrEqual(RUNS);
+      if (point === 'start-committed') expect(runs.length).toBeGreaterThan(0);
+      expect(runs.every((r) => r.status === 'success' && r.output === '"36n1n2"')).toBe(true);
+      const proc = await sql<{ wf: string; n: number }[]>`
+        select wf, count(*)::int as n from proc_effect group by wf order by wf`;
+      // A procedure makes the start durable first: its write never outlives a lost start.
+      expect(proc).toEqual(runs.map((r) => ({ wf: r.id, n: 1 })));
+      const [late] = await sql<{ n: number }[]>`
+        select count(*)::int as n from step_effect e
+          join tableos.workflow_call c on c.workflow_id = e.wf and c.name = case e.step when 'n1' then 'notify' else 'notify2' end
+         where e.at > c.ended_at`;
+      expect(late!.n).toBe(0);
+    });
+  }
+
   it('a run that keeps killing its executor ends as max_recovery_exceeded', async () => {
     const url = await createTestDatabase();
     const sql = postgres(url, { max: 2, onnotice: () => undefined });
