@@ -125,8 +125,8 @@ $$;
 -- Records calls and finishes workflows, many of each in one call (the group commit of the
 -- executors' checkpoints); it also inserts runs whose start was combined with their first
 -- checkpoint (generated ids only, so they cannot collide). Returns the calls that were
--- already recorded (another run got there first) and, for each finish, the status the
--- workflow has afterwards.
+-- already recorded (another run got there first) and the finishes that did not apply,
+-- with the status those runs have.
 create function tableos.wf_commit(
   p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[],
   c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[],
@@ -174,9 +174,13 @@ begin
     select coalesce(array_agg(upd.id), '{}'), coalesce(array_agg(upd.status), '{}')
       into v_done, v_done_status from upd;
     perform tableos.wf_announce(v_done, v_done_status);
-    return query
-    select 'finish'::text, w.id, null::integer, null::text, w.name, w.output, w.error, w.status
-      from tableos.workflow w where w.id = any(f_id);
+    if cardinality(v_done) < cardinality(f_id) then
+      -- Runs that were no longer pending (cancelled meanwhile, or finished by another run):
+      -- report how they did end. The others ended as the caller said.
+      return query
+      select 'finish'::text, w.id, null::integer, null::text, w.name, w.output, w.error, w.status
+        from tableos.workflow w where w.id = any(f_id) and not (w.id = any(v_done));
+    end if;
   end if;
 end;
 $$;

@@ -271,9 +271,13 @@ begin
     select coalesce(array_agg(upd.id), '{}'), coalesce(array_agg(upd.status), '{}')
       into v_done, v_done_status from upd;
     perform tableos.wf_announce(v_done, v_done_status);
-    return query
-    select 'finish'::text, w.id, null::integer, null::text, w.name, w.output, w.error, w.status
-      from tableos.workflow w where w.id = any(f_id);
+    if cardinality(v_done) < cardinality(f_id) then
+      -- Runs that were no longer pending (cancelled meanwhile, or finished by another run):
+      -- report how they did end. The others ended as the caller said.
+      return query
+      select 'finish'::text, w.id, null::integer, null::text, w.name, w.output, w.error, w.status
+        from tableos.workflow w where w.id = any(f_id) and not (w.id = any(v_done));
+    end if;
   end if;
 end;
 $function$;

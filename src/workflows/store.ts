@@ -65,7 +65,7 @@ interface CommitRow {
   status: string | null;
 }
 
-/** For a call: the row already recorded at its position, if another run got there first. For a finish: the row after it. */
+/** For a call: the row already recorded at its position, if another run got there first. For a finish: the row as it is, if the finish did not apply. */
 export type CommitResult = CommitRow | undefined;
 
 const START_SQL =
