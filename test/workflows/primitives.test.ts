@@ -21,7 +21,7 @@ describe('workflow primitives for other services', () => {
       const late = await ctx.durableWait({
         channel: 'test_inbox',
         timeoutMs: 50,
-        ready: async () => false,
+        ready: () => Promise.resolve(false),
       });
       const body = await ctx.transactionalCall('recv', 'inbox', async (tx) => {
         const [r] = await tx<{ body: string }[]>`delete from inbox returning body`;
