@@ -20,6 +20,7 @@ import { faultPoint } from './fault-points.js';
 import type { CallRow } from './rows.js';
 import { rowOutcome } from './rows.js';
 import type { ChildStart, Runtime } from './runtime.js';
+import { Takeover, loadCalls } from './takeover.js';
 import { deserialize, serialize, serializeError } from './serialize.js';
 import {
   Store,
@@ -83,12 +84,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   private readonly names = new Set<string>();
   private readonly running = new Map<string, Running>();
   private closed = false;
-  private claimTimer: NodeJS.Timeout | undefined;
-  private claimAll = false;
-  private claimIds = new Set<string>();
-  private claiming: Promise<void> = Promise.resolve();
-  private pollTimer: NodeJS.Timeout | undefined;
-  private started = false;
+  private readonly takeover: Takeover;
 
   constructor(
     private readonly os: TableOS,
@@ -99,6 +95,21 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     this.store = new Store(os.sql, () => this.os.executor?.id ?? null, {
       maxInFlight: inFlight,
       maxBatch: 500,
+    });
+    this.takeover = new Takeover({
+      sql: os.sql,
+      notifier: this.notifier,
+      log: this.log,
+      pollMs: this.pollMs,
+      executorId: () => this.executorId,
+      names: () => [...this.defs.keys()],
+      isRunning: (id) => this.running.has(id),
+      resume: (run, calls) => {
+        const def = this.defs.get(run.name);
+        if (def && !this.running.has(run.id)) {
+          this.launch(def, run.id, deserialize(run.input) as unknown[], calls, run.deadline);
+        }
+      },
     });
   }
 
@@ -165,8 +176,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       run: async (...args: A) => (await this.start(w, args)).result(),
     };
     this.defs.set(name, w as unknown as WorkflowDef<never[], unknown>);
-    this.startTakeover();
-    this.scheduleClaim(null);
+    if (this.executorId !== undefined) {
+      this.ensureStatusListener().catch((err: unknown) =>
+        this.log.warn({ err }, 'cannot listen for workflow status'),
+      );
+      this.takeover.start();
+    }
+    this.takeover.schedule(null);
     return w;
   }
 
@@ -299,7 +315,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (row.executor_id !== me || row.status !== 'pending') return this.waitOutcome(id);
     const def = this.defs.get(row.name);
     if (def === undefined) throw new UnknownWorkflowError(row.name);
-    const calls = await this.loadCalls([id]);
+    const calls = await loadCalls(this.sql, [id]);
     return (
       this.running.get(id)?.promise ??
       this.launch(
@@ -451,98 +467,21 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   protected override onStatus(status: string, id: string): void {
     super.onStatus(status, id);
     if (status === 'cancelled') this.running.get(id)?.ctx.stop(new WorkflowCancelledError(id));
-    else if (status === 'pending' && this.defs.size > 0) this.scheduleClaim([id]);
-  }
-
-  /** Starts listening for dead executors and resumed/forked runs, and the slow poll. */
-  private startTakeover(): void {
-    if (this.started || this.executorId === undefined) return;
-    this.started = true;
-    this.ensureStatusListener().catch((err: unknown) =>
-      this.log.warn({ err }, 'cannot listen for workflow status'),
-    );
-    this.notifier
-      .subscribe('tableos_executor', (payload) => {
-        if (!payload.includes('"alive"')) this.scheduleClaim(null);
-      })
-      .catch((err: unknown) => this.log.warn({ err }, 'cannot listen for executors'));
-    this.pollTimer = setInterval(() => this.scheduleClaim(null), this.pollMs);
-    this.pollTimer.unref();
-  }
-
-  private scheduleClaim(ids: string[] | null): void {
-    if (this.closed || this.executorId === undefined) return;
-    if (ids === null) this.claimAll = true;
-    else for (const id of ids) this.claimIds.add(id);
-    if (this.claimTimer !== undefined) return;
-    this.claimTimer = setTimeout(() => {
-      this.claimTimer = undefined;
-      const all = this.claimAll;
-      const only = [...this.claimIds];
-      this.claimAll = false;
-      this.claimIds.clear();
-      this.claiming = this.claiming
-        .then(() => this.claim(all ? null : only))
-        .catch((err: unknown) => this.log.warn({ err }, 'workflow takeover failed; will retry'));
-    }, 0);
-  }
-
-  /** Claims pending runs of registered workflows whose executor is gone and resumes them here. */
-  private async claim(ids: string[] | null): Promise<void> {
-    const me = this.executorId;
-    if (this.closed || me === undefined || this.defs.size === 0) return;
-    const names = [...this.defs.keys()];
-    for (;;) {
-      const rows = await this.sql<
-        { id: string; name: string; status: string; input: string | null; deadline: Date | null }[]
-      >`
-        select * from tableos.wf_claim(${me}, ${names}, ${ids}, 100)`;
-      const live = rows.filter((r) => r.status === 'pending' && !this.running.has(r.id));
-      if (live.length > 0) {
-        this.log.info({ workflows: live.map((r) => r.id) }, 'taking over workflows');
-        const calls = await this.loadCalls(live.map((r) => r.id));
-        for (const r of live) {
-          const def = this.defs.get(r.name);
-          if (def && !this.running.has(r.id))
-            this.launch(
-              def,
-              r.id,
-              deserialize(r.input) as unknown[],
-              calls.get(r.id) ?? new Map<number, CallRow>(),
-              r.deadline,
-            );
-        }
-      }
-      if (rows.length < 100 || this.closed) return;
-    }
-  }
-
-  private async loadCalls(ids: string[]): Promise<Map<string, Map<number, CallRow>>> {
-    const rows = await this.sql<
-      CallRow[]
-    >`select * from tableos.workflow_call where workflow_id = any(${ids}) order by workflow_id, seq`;
-    const out = new Map<string, Map<number, CallRow>>();
-    for (const r of rows) {
-      let m = out.get(r.workflow_id);
-      if (!m) out.set(r.workflow_id, (m = new Map<number, CallRow>()));
-      m.set(r.seq, r);
-    }
-    return out;
+    else if (status === 'pending' && this.defs.size > 0) this.takeover.schedule([id]);
   }
 
   /** Stops taking work; runs still going stay pending in the database for another executor. */
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.claimTimer);
-    clearInterval(this.pollTimer);
+    const stoppingTakeover = this.takeover.stop();
     const stopping = new TableOSError(
       'TABLEOS_WORKFLOW_SHUTDOWN',
       'this executor is shutting down; the run continues elsewhere',
     );
     for (const r of this.running.values()) r.ctx.stop(stopping);
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
-    await this.claiming;
+    await stoppingTakeover;
     await super.close();
   }
 }
