@@ -107,7 +107,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.executor_register(p_id text, p_host text, p_pid integer, p_version text, p_lease_ms integer)
- RETURNS tableos.executor
+ RETURNS executor
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -338,7 +338,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_list(p_status text, p_name text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset integer)
- RETURNS SETOF tableos.workflow
+ RETURNS SETOF workflow
  LANGUAGE sql
  STABLE
 AS $function$
@@ -352,7 +352,7 @@ AS $function$
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_require(p_id text)
- RETURNS tableos.workflow
+ RETURNS workflow
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -464,7 +464,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_steps(p_id text)
- RETURNS SETOF tableos.workflow_call
+ RETURNS SETOF workflow_call
  LANGUAGE plpgsql
  STABLE
 AS $function$
