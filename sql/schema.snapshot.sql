@@ -237,6 +237,7 @@ declare
   v_now timestamptz := now();
   v_done text[];
   v_done_status text[];
+  v_diverged text[] := '{}';
 begin
   if cardinality(s_id) > 0 then
     insert into tableos.workflow (id, name, status, input, executor_id, max_recovery_attempts)
@@ -258,6 +259,13 @@ begin
           on c.workflow_id = u.wf and c.seq = u.sq
        where c.kind <> u.k or c.name <> u.n or c.output is distinct from u.o
           or c.error is distinct from u.e or c.ended_at < v_now;
+      -- A run whose history differs from what is recorded must not finish it.
+      select coalesce(array_agg(distinct c.workflow_id), '{}') into v_diverged
+        from tableos.workflow_call c
+        join unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error) as u(wf, sq, k, n, o, e)
+          on c.workflow_id = u.wf and c.seq = u.sq
+       where c.kind <> u.k or c.name <> u.n or c.output is distinct from u.o
+          or c.error is distinct from u.e;
     end if;
   end if;
   if coalesce(array_length(f_id, 1), 0) > 0 then
@@ -265,7 +273,7 @@ begin
       update tableos.workflow w
          set status = u.status, output = u.output, error = u.error, updated_at = clock_timestamp()
         from unnest(f_id, f_status, f_output, f_error) as u(id, status, output, error)
-       where w.id = u.id and w.status = 'pending'
+       where w.id = u.id and w.status = 'pending' and not (w.id = any(v_diverged))
       returning w.id, w.status
     )
     select coalesce(array_agg(upd.id), '{}'), coalesce(array_agg(upd.status), '{}')

@@ -111,6 +111,9 @@ export class Workflows extends WorkflowAdmin implements Runtime {
         }
       },
     });
+    // Re-registered under a new id after losing the lease: re-claim this node's own runs
+    // (still going here) before another executor does.
+    os.executor?.on('lost', () => this.takeover.schedule(null));
   }
 
   private get executorId(): string | undefined {
@@ -443,6 +446,9 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     }
     ctx.startWritten();
     faultPoint('finish-committed');
+    // Another run recorded a different result at one of these positions: this run's finish
+    // was refused, and that run's outcome is the one that counts.
+    if (diverged(items, results)) return super.waitOutcome(id);
     const after = results[results.length - 1];
     if (after?.status && after.status !== fin?.status)
       return rowOutcome({ status: after.status, output: after.output, error: after.error });
@@ -484,4 +490,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     await stoppingTakeover;
     await super.close();
   }
+}
+
+function diverged(items: CommitItem[], results: CommitResult[]): boolean {
+  return items.some((it, i) => {
+    const r = results[i];
+    if (r === undefined || !('call' in it)) return false;
+    const c = it.call;
+    return r.kind !== c.kind || r.name !== c.name || r.output !== c.output || r.error !== c.error;
+  });
 }

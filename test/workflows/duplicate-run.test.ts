@@ -1,0 +1,39 @@
+// Two executors end up running the same workflow (one took it over while the other was
+// still going): the first recorded result wins and the other run yields to it.
+import { describe, expect, it } from 'vitest';
+import type { TableOS } from '../../src/tableos.js';
+import { createTestDatabase, openTestOS } from '../support/db.js';
+
+function registerOn(os: TableOS, tag: string, gate: Promise<void>) {
+  const slow = os.workflows.step('tagged', async () => {
+    if (tag === 'A') await gate;
+    return tag;
+  });
+  return os.workflows.workflow('dup', async (ctx) => `result from ${await ctx.call(slow)}`);
+}
+
+describe('the same workflow run by two executors', () => {
+  it('keeps the first recorded result; the late run does not finish it', async () => {
+    const url = await createTestDatabase();
+    const a = await openTestOS({ databaseUrl: url });
+    const b = await openTestOS({ databaseUrl: url });
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const onA = registerOn(a, 'A', gate);
+    registerOn(b, 'B', gate);
+
+    const h = await onA.start([], { id: 'dup-1' });
+    // As if A had lost its lease: the run now belongs to an executor that is not alive.
+    await a.sql`update tableos.workflow set executor_id = 'gone' where id = 'dup-1'`;
+    expect(await b.workflows.executeById('dup-1')).toEqual({
+      status: 'success',
+      value: 'result from B',
+    });
+    open();
+    // A's step finishes late with another result: A yields to the recorded history.
+    expect(await h.result({ timeoutMs: 5000 })).toBe('result from B');
+    const steps = await a.workflows.steps('dup-1');
+    expect(steps.map((s) => s.output)).toEqual(['B']);
+    expect((await a.workflows.get('dup-1')).output).toBe('result from B');
+  });
+});
