@@ -486,7 +486,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       'this executor is shutting down; the run continues elsewhere',
     );
     for (const r of this.running.values()) r.ctx.stop(stopping);
-    await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+    // Runs stop at their next call; a step still in user code is not waited for long.
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running.values()].map((r) => r.promise)),
+      new Promise((r) => (t = setTimeout(r, 2000))),
+    ]);
+    clearTimeout(t);
     await stoppingTakeover;
     await super.close();
   }

@@ -2,14 +2,15 @@
 // still going): the first recorded result wins and the other run yields to it.
 import { describe, expect, it } from 'vitest';
 import type { TableOS } from '../../src/tableos.js';
+import { Workflows } from '../../src/workflows/service.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
-function registerOn(os: TableOS, tag: string, gate: Promise<void>) {
-  const slow = os.workflows.step('tagged', async () => {
+function registerOn(wf: Workflows, tag: string, gate: Promise<void>) {
+  const slow = wf.step('tagged', async () => {
     if (tag === 'A') await gate;
     return tag;
   });
-  return os.workflows.workflow('dup', async (ctx) => `result from ${await ctx.call(slow)}`);
+  return wf.workflow('dup', async (ctx) => `result from ${await ctx.call(slow)}`);
 }
 
 describe('the same workflow run by two executors', () => {
@@ -19,8 +20,10 @@ describe('the same workflow run by two executors', () => {
     const b = await openTestOS({ databaseUrl: url });
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
-    const onA = registerOn(a, 'A', gate);
-    registerOn(b, 'B', gate);
+    // A polls for takeover rarely, so only B claims the run below.
+    const aWf = new Workflows(a, { pollMs: 600_000 });
+    const onA = registerOn(aWf, 'A', gate);
+    registerOn(b.workflows, 'B', gate);
 
     const h = await onA.start([], { id: 'dup-1' });
     // As if A had lost its lease: the run now belongs to an executor that is not alive.
@@ -32,8 +35,9 @@ describe('the same workflow run by two executors', () => {
     open();
     // A's step finishes late with another result: A yields to the recorded history.
     expect(await h.result({ timeoutMs: 5000 })).toBe('result from B');
-    const steps = await a.workflows.steps('dup-1');
+    const steps = await aWf.steps('dup-1');
     expect(steps.map((s) => s.output)).toEqual(['B']);
-    expect((await a.workflows.get('dup-1')).output).toBe('result from B');
+    expect((await aWf.get('dup-1')).output).toBe('result from B');
+    await aWf.close();
   });
 });
