@@ -1,7 +1,6 @@
 // Two executors end up running the same workflow (one took it over while the other was
 // still going): the first recorded result wins and the other run yields to it.
 import { describe, expect, it } from 'vitest';
-import type { TableOS } from '../../src/tableos.js';
 import { Workflows } from '../../src/workflows/service.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
