@@ -15,8 +15,9 @@ function registerOn(wf: Workflows, tag: string, gate: Promise<void>) {
 describe('the same workflow run by two executors', () => {
   it('keeps the first recorded result; the late run does not finish it', async () => {
     const url = await createTestDatabase();
-    const a = await openTestOS({ databaseUrl: url });
-    const b = await openTestOS({ databaseUrl: url });
+    // Long leases: on a loaded machine a short one can run out and move the run around.
+    const a = await openTestOS({ databaseUrl: url, leaseMs: 10_000 });
+    const b = await openTestOS({ databaseUrl: url, leaseMs: 10_000 });
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
     // A polls for takeover rarely, so only B claims the run below.
@@ -27,12 +28,15 @@ describe('the same workflow run by two executors', () => {
     const h = await onA.start([], { id: 'dup-1' });
     // As if A had lost its lease: the run now belongs to an executor that is not alive.
     await a.sql`update tableos.workflow set executor_id = 'gone' where id = 'dup-1'`;
-    expect(await b.workflows.executeById('dup-1')).toEqual({
-      status: 'success',
-      value: 'result from B',
-    });
+    const onB = b.workflows.executeById('dup-1');
+    for (let i = 0; i < 100 && (await aWf.steps('dup-1')).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     open();
-    // A's step finishes late with another result: A yields to the recorded history.
+    // A's step finishes late with another result: A yields to the recorded history, and
+    // both executors report the one outcome.
+    const outB = await onB;
+    expect(outB).toEqual({ status: 'success', value: 'result from B' });
     expect(await h.result({ timeoutMs: 5000 })).toBe('result from B');
     const steps = await aWf.steps('dup-1');
     expect(steps.map((s) => s.output)).toEqual(['B']);
