@@ -484,6 +484,11 @@ export class WorkflowContext {
     }
   }
 
+  /** Waits for checkpoints already on their way (their failure is the next call's concern). */
+  settle(): Promise<void> {
+    return this.flushing.catch(() => undefined);
+  }
+
   /** Hands over the calls not yet written, so the finish can carry them in the same commit. */
   takePending(): CallRecord[] {
     return this.pending.splice(0);
@@ -518,19 +523,18 @@ export class WorkflowContext {
       results.forEach((existing, i) => {
         if (existing === undefined) return;
         const mine = recs[i] as CallRecord;
-        if (existing.kind !== mine.kind || existing.name !== mine.name) {
-          this.fatal ??= new NonDeterminismError(
-            this.workflowId,
-            mine.seq,
-            `${existing.kind ?? '?'} ${existing.name}`,
-            `${mine.kind} ${mine.name}`,
-          );
-        } else if (existing.output !== mine.output || existing.error !== mine.error) {
-          this.superseded = true;
-          this.fatal ??= new WorkflowConflictError(
-            `another run of workflow ${this.workflowId} recorded position ${mine.seq} first; this run stops`,
-          );
-        }
+        const same =
+          existing.kind === mine.kind &&
+          existing.name === mine.name &&
+          existing.output === mine.output &&
+          existing.error === mine.error;
+        if (same) return;
+        // Another run of this workflow recorded this position first: its history stands and
+        // this run stops without finishing (its outcome is the other run's).
+        this.superseded = true;
+        this.fatal ??= new WorkflowConflictError(
+          `another run of workflow ${this.workflowId} recorded ${existing.kind ?? '?'} ${existing.name} at position ${mine.seq} first; this run stops`,
+        );
       });
       if (recs.some((r) => r.kind === 'step')) faultPoint('step-checkpointed');
     })();

@@ -408,6 +408,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       clearTimeout(timer);
     }
     if (expiring) await expiring;
+    await ctx.settle();
     if (ctx.stopError) return { status: 'cancelled', error: ctx.stopError };
     if (ctx.superseded) return super.waitOutcome(id);
     if (ctx.fatal) {
