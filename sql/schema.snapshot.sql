@@ -209,7 +209,7 @@ begin
            status = case when w.recovery_attempts + 1 > w.max_recovery_attempts
                          then 'max_recovery_exceeded' else 'pending' end,
            error = case when w.recovery_attempts + 1 > w.max_recovery_attempts
-                        then tableos.wf_error_json('RecoveryLimitError', 'TABLEOS_WORKFLOW_RECOVERY_LIMIT',
+                        then tableos.wf_error_json('WorkflowRecoveryLimitError', 'TABLEOS_WORKFLOW_RECOVERY_LIMIT',
                                format('workflow %s was recovered %s times, its cap; its executor kept dying while running it. Fix the cause, then resume it.',
                                       w.id, w.max_recovery_attempts))
                         else w.error end,

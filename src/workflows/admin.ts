@@ -5,7 +5,11 @@ import type { Sql } from '../kernel/database.js';
 import { QueryError, TableOSError } from '../kernel/errors.js';
 import { PG, pgCode } from '../kernel/pg-codes.js';
 import type { Logger } from '../kernel/logger.js';
-import { ResultTimeoutError, WorkflowArgumentError, WorkflowNotFoundError } from './errors.js';
+import {
+  WorkflowResultTimeoutError,
+  WorkflowArgumentError,
+  WorkflowNotFoundError,
+} from './errors.js';
 import { Notifier } from './notifier.js';
 import {
   rowOutcome,
@@ -42,7 +46,7 @@ export interface ListOptions {
 }
 
 export interface WaitOptions {
-  /** Give up after this many ms with ResultTimeoutError (default: wait forever). */
+  /** Give up after this many ms with WorkflowResultTimeoutError (default: wait forever). */
   timeoutMs?: number;
 }
 
@@ -114,7 +118,7 @@ export class WorkflowAdmin {
         const row = await this.require(id);
         if (TERMINAL.has(row.status)) return rowOutcome(row);
         const left = end - Date.now();
-        if (left <= 0) throw new ResultTimeoutError(id, timeoutMs ?? 0);
+        if (left <= 0) throw new WorkflowResultTimeoutError(id, timeoutMs ?? 0);
         let t: NodeJS.Timeout | undefined;
         await Promise.race([
           woken,

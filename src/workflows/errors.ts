@@ -28,7 +28,7 @@ export class WorkflowArgumentError extends TableOSError {
   }
 }
 
-export class SerializationError extends TableOSError {
+export class WorkflowSerializationError extends TableOSError {
   constructor(
     readonly what: string,
     detail: string,
@@ -40,7 +40,7 @@ export class SerializationError extends TableOSError {
   }
 }
 
-export class PayloadTooLargeError extends TableOSError {
+export class WorkflowPayloadTooLargeError extends TableOSError {
   constructor(
     readonly what: string,
     readonly bytes: number,
@@ -105,7 +105,7 @@ export class WorkflowTimeoutError extends TableOSError {
   }
 }
 
-export class ResultTimeoutError extends TableOSError {
+export class WorkflowResultTimeoutError extends TableOSError {
   constructor(
     readonly workflowId: string,
     readonly timeoutMs: number,
@@ -117,7 +117,7 @@ export class ResultTimeoutError extends TableOSError {
   }
 }
 
-export class NotExecutorError extends TableOSError {
+export class WorkflowNotExecutorError extends TableOSError {
   constructor(what: string) {
     super(
       'TABLEOS_WORKFLOW_NOT_EXECUTOR',

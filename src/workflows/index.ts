@@ -1,24 +1,30 @@
-// The public surface of the workflow service.
+// The public surface of the workflow service (names prefixed where another service might
+// export the same word).
 export {
   Workflows,
-  currentContext,
+  currentWorkflowContext,
   type Procedure,
   type Step,
   type Workflow,
   type WorkflowsOptions,
 } from './service.js';
-export { WorkflowAdmin, WorkflowHandle, type ListOptions, type WaitOptions } from './admin.js';
+export {
+  WorkflowAdmin,
+  WorkflowHandle,
+  type ListOptions as WorkflowListOptions,
+  type WaitOptions as WorkflowWaitOptions,
+} from './admin.js';
 export { WorkflowContext, type ChildHandle, type DurableWaitOptions } from './context.js';
 export { TableOSClient } from './client.js';
 export * from './errors.js';
-export { MAX_PAYLOAD_BYTES, serialize, deserialize } from './serialize.js';
-export type { WorkflowInfo, CallInfo } from './rows.js';
-export type { FaultPoint } from './fault-points.js';
+export { MAX_PAYLOAD_BYTES as WORKFLOW_MAX_PAYLOAD_BYTES } from './serialize.js';
+export type { WorkflowInfo, CallInfo as WorkflowCallInfo } from './rows.js';
+export type { FaultPoint as WorkflowFaultPoint } from './fault-points.js';
 export type {
-  Isolation,
-  Outcome,
+  Isolation as WorkflowIsolation,
+  Outcome as WorkflowOutcome,
   ProcedureOptions,
-  StartOptions,
+  StartOptions as WorkflowStartOptions,
   StepOptions,
   WorkflowOptions,
   WorkflowStatus,

@@ -1,7 +1,7 @@
 // How workflow inputs, outputs and recorded values are stored: JSON text, with tagged objects
 // for Date, BigInt, Map, Set, Uint8Array, Error, undefined and non-finite numbers.
 import { TableOSError } from '../kernel/errors.js';
-import { PayloadTooLargeError, SerializationError } from './errors.js';
+import { WorkflowPayloadTooLargeError, WorkflowSerializationError } from './errors.js';
 
 /** The largest serialized value (input, output, step result, event) a workflow may store. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -133,8 +133,8 @@ function decodeError(o: Record<string, unknown>): Error {
 }
 
 /**
- * Serializes a value for storage; undefined becomes SQL null. Throws SerializationError
- * naming `what` and the offending path, or PayloadTooLargeError past MAX_PAYLOAD_BYTES.
+ * Serializes a value for storage; undefined becomes SQL null. Throws WorkflowSerializationError
+ * naming `what` and the offending path, or WorkflowPayloadTooLargeError past MAX_PAYLOAD_BYTES.
  */
 export function serialize(v: unknown, what: string, limit = MAX_PAYLOAD_BYTES): string | null {
   if (v === undefined) return null;
@@ -142,12 +142,12 @@ export function serialize(v: unknown, what: string, limit = MAX_PAYLOAD_BYTES): 
   try {
     text = JSON.stringify(encode(v, 'value', new Set()));
   } catch (err) {
-    throw new SerializationError(what, err instanceof Error ? err.message : String(err));
+    throw new WorkflowSerializationError(what, err instanceof Error ? err.message : String(err));
   }
   // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
   if (text.length * 3 > limit) {
     const bytes = Buffer.byteLength(text);
-    if (bytes > limit) throw new PayloadTooLargeError(what, bytes, limit);
+    if (bytes > limit) throw new WorkflowPayloadTooLargeError(what, bytes, limit);
   }
   return text;
 }

@@ -7,9 +7,9 @@ import type { TableOS } from '../tableos.js';
 import { WorkflowAdmin, WorkflowHandle, type WaitOptions } from './admin.js';
 import { WorkflowContext } from './context.js';
 import {
-  NotExecutorError,
+  WorkflowNotExecutorError,
   NotInWorkflowError,
-  ResultTimeoutError,
+  WorkflowResultTimeoutError,
   UnknownWorkflowError,
   WorkflowCancelledError,
   WorkflowConflictError,
@@ -74,7 +74,7 @@ interface Running {
 const als = new AsyncLocalStorage<WorkflowContext>();
 
 /** The context of the workflow this code runs in, if any. */
-export function currentContext(): WorkflowContext | undefined {
+export function currentWorkflowContext(): WorkflowContext | undefined {
   return als.getStore();
 }
 
@@ -255,7 +255,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     checkMs(timeoutMs, 'timeoutMs');
     const input = serialize(list, `arguments of workflow ${def.name}`);
     if (!enqueue && this.executorId === undefined)
-      throw new NotExecutorError(`running workflow ${def.name}`);
+      throw new WorkflowNotExecutorError(`running workflow ${def.name}`);
     if (this.running.has(id)) return;
     const maxRecovery = def.options.maxRecoveryAttempts ?? 10;
     if (generatedId && !enqueue && parent === null && timeoutMs === undefined) {
@@ -297,7 +297,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   async executeById(id: string): Promise<Outcome> {
     checkId(id);
     const me = this.executorId;
-    if (me === undefined) throw new NotExecutorError('executeById');
+    if (me === undefined) throw new WorkflowNotExecutorError('executeById');
     const local = this.running.get(id);
     if (local) return local.promise;
     const known = await this.require(id);
@@ -341,7 +341,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       new Promise<never>(
         (_, rej) =>
           (t = setTimeout(
-            () => rej(new ResultTimeoutError(id, opts.timeoutMs ?? 0)),
+            () => rej(new WorkflowResultTimeoutError(id, opts.timeoutMs ?? 0)),
             opts.timeoutMs,
           )),
       ),
