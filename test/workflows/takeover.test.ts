@@ -68,4 +68,23 @@ describe('takeover between live executors', () => {
     const [p] = await b.sql<{ n: number }[]>`select count(*)::int as n from proc_effect`;
     expect(p!.n).toBe(8);
   });
+
+  it('runs of an executor that shut down are taken over at once by another', async () => {
+    const url = await createTestDatabase();
+    const define = (os: Awaited<ReturnType<typeof openTestOS>>) =>
+      os.workflows.workflow('napper', async (ctx, ms: number) => {
+        await ctx.sleep(ms);
+        return `slept ${ms}`;
+      });
+    const a = await openTestOS({ databaseUrl: url, leaseMs: 30_000 });
+    const b = await openTestOS({ databaseUrl: url, leaseMs: 30_000 });
+    define(b);
+    await define(a).start([300], { id: 'nap-1' });
+    await a.close();
+    // No lease has to run out: a stopped executor is announced and its runs claimed.
+    expect(await b.workflows.handle('nap-1').result({ timeoutMs: 5000 })).toBe('slept 300');
+    const info = await b.workflows.get('nap-1');
+    expect(info.executorId).toBe(b.executor!.id);
+    expect(info.recoveryAttempts).toBe(1);
+  });
 });
