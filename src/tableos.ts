@@ -7,6 +7,7 @@ import { ExecutorRegistry } from './kernel/executor-registry.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { migrate } from './kernel/migrator.js';
 import { VERSION } from './kernel/version.js';
+import { Workflows } from './workflows/service.js';
 
 export interface OpenOptions extends ConfigInput {
   /** A pino logger to use instead of the default one on stderr. */
@@ -21,6 +22,7 @@ export interface OpenOptions extends ConfigInput {
 
 export class TableOS {
   private closed = false;
+  private workflowService: Workflows | undefined;
 
   private constructor(
     readonly config: Config,
@@ -80,10 +82,20 @@ export class TableOS {
     return callProcedure<Row>(this.db.sql, name, args);
   }
 
+  /** Durable workflows, steps and exactly-once procedures (created on first use). */
+  get workflows(): Workflows {
+    if (this.closed) throw new ClosedError();
+    this.workflowService ??= new Workflows(this);
+    return this.workflowService;
+  }
+
   /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.workflowService
+      ?.close()
+      .catch((err: unknown) => this.log.warn({ err }, 'could not stop workflows'));
     try {
       await this.executor?.stop();
     } catch (err) {

@@ -1,0 +1,100 @@
+// Workflows: a durable workflow of two steps, run one at a time and then 32 at a time for a
+/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
+// fixed duration, by TableOS and by DBOS Transact side by side on the same Postgres server
+// (each in its own database), synchronous_commit on.
+import { DBOS } from '@dbos-inc/dbos-sdk';
+import { silentLogger } from '../src/kernel/logger.js';
+import { TableOS } from '../src/tableos.js';
+import { benchDatabase } from './support/database.js';
+import { report, round, timed, type Figures } from './support/stats.js';
+
+export async function main(args: string[]): Promise<void> {
+  const seconds = Number(args[0] ?? 6);
+  const concurrency = Number(args[1] ?? 32);
+  const db = await benchDatabase();
+  const dbosUrl = await db.create('dbos');
+  const os = await TableOS.open({ databaseUrl: db.url, logger: silentLogger, poolSize: 16 });
+  try {
+    const one = os.workflows.step('one', async (x: number) => x + 1);
+    const two = os.workflows.step('two', async (x: number) => x * 2);
+    const flow = os.workflows.workflow('two_steps', async (ctx, x: number) =>
+      ctx.call(two, await ctx.call(one, x)),
+    );
+    const tableos = async () => {
+      const r = await (await flow.start([1])).result();
+      if (r !== 4) throw new Error(`bad result ${String(r)}`);
+    };
+
+    DBOS.setConfig({
+      name: 'bench',
+      systemDatabaseUrl: dbosUrl,
+      logLevel: 'error',
+      systemDatabasePoolSize: 16,
+    });
+    const dOne = DBOS.registerStep(async (x: number) => Promise.resolve(x + 1), { name: 'one' });
+    const dTwo = DBOS.registerStep(async (x: number) => Promise.resolve(x * 2), { name: 'two' });
+    const dFlow = DBOS.registerWorkflow(async (x: number) => dTwo(await dOne(x)), {
+      name: 'two_steps',
+    });
+    await DBOS.launch();
+    const dbos = async () => {
+      const r = await (await DBOS.startWorkflow(dFlow)(1)).getResult();
+      if (r !== 4) throw new Error(`bad result ${String(r)}`);
+    };
+    try {
+      await timed(tableos, 500, 4);
+      await timed(dbos, 500, 4);
+      // Alternating rounds, so a burst of load elsewhere on the machine hits both sides.
+      const rounds = 3;
+      const ms = (seconds * 1000) / rounds;
+      const r = {
+        tSeq: [] as Figures[],
+        dSeq: [] as Figures[],
+        tConc: [] as Figures[],
+        dConc: [] as Figures[],
+      };
+      for (let i = 0; i < rounds; i++) {
+        r.tSeq.push(await timed(tableos, ms, 1));
+        r.dSeq.push(await timed(dbos, ms, 1));
+        r.tConc.push(await timed(tableos, ms, concurrency));
+        r.dConc.push(await timed(dbos, ms, concurrency));
+      }
+      const [tSeq, dSeq, tConc, dConc] = [
+        merge(r.tSeq),
+        merge(r.dSeq),
+        merge(r.tConc),
+        merge(r.dConc),
+      ];
+      console.log(`sequential: tableos ${line(tSeq)} | dbos ${line(dSeq)}`);
+      console.log(`${concurrency} concurrent: tableos ${line(tConc)} | dbos ${line(dConc)}`);
+      report({
+        bench: 'workflows',
+        tableos: { ...tConc, concurrency, sequential: tSeq },
+        peer: { name: 'DBOS Transact 5.3', ...dConc, concurrency, sequential: dSeq },
+        ratio: round(tConc.ops_s / dConc.ops_s, 2),
+        ratio_sequential: round(tSeq.ops_s / dSeq.ops_s, 2),
+        p50_fraction_sequential: round(tSeq.p50_ms / dSeq.p50_ms, 3),
+      });
+    } finally {
+      await DBOS.shutdown();
+    }
+  } finally {
+    await os.close();
+    await db.close();
+  }
+}
+
+/** Rounds merged: mean throughput, count-weighted p50, worst p99. */
+function merge(fs: Figures[]): Figures {
+  const n = fs.reduce((a, f) => a + f.n, 0);
+  return {
+    ops_s: round(fs.reduce((a, f) => a + f.ops_s, 0) / fs.length),
+    p50_ms: round(fs.reduce((a, f) => a + f.p50_ms * f.n, 0) / n, 3),
+    p99_ms: round(Math.max(...fs.map((f) => f.p99_ms)), 3),
+    n,
+  };
+}
+
+function line(f: Figures): string {
+  return `${f.ops_s} wf/s p50 ${f.p50_ms} ms p99 ${f.p99_ms} ms`;
+}

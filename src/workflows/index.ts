@@ -1,0 +1,31 @@
+// The public surface of the workflow service (names prefixed where another service might
+// export the same word).
+export {
+  Workflows,
+  currentWorkflowContext,
+  type Procedure,
+  type Step,
+  type Workflow,
+  type WorkflowsOptions,
+} from './service.js';
+export {
+  WorkflowAdmin,
+  WorkflowHandle,
+  type ListOptions as WorkflowListOptions,
+  type WaitOptions as WorkflowWaitOptions,
+} from './admin.js';
+export { WorkflowContext, type ChildHandle, type DurableWaitOptions } from './context.js';
+export { TableOSClient } from './client.js';
+export * from './errors.js';
+export { MAX_PAYLOAD_BYTES as WORKFLOW_MAX_PAYLOAD_BYTES } from './serialize.js';
+export type { WorkflowInfo, CallInfo as WorkflowCallInfo } from './rows.js';
+export type { FaultPoint as WorkflowFaultPoint } from './fault-points.js';
+export type {
+  Isolation as WorkflowIsolation,
+  Outcome as WorkflowOutcome,
+  ProcedureOptions,
+  StartOptions as WorkflowStartOptions,
+  StepOptions,
+  WorkflowOptions,
+  WorkflowStatus,
+} from './types.js';

@@ -1,0 +1,105 @@
+// Row shapes of the workflow tables and their public, decoded forms.
+import { deserialize, deserializeError } from './serialize.js';
+import type { Outcome, WorkflowStatus } from './types.js';
+
+export interface WorkflowRow {
+  id: string;
+  name: string;
+  status: WorkflowStatus;
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  executor_id: string | null;
+  parent_id: string | null;
+  forked_from: string | null;
+  recovery_attempts: number;
+  max_recovery_attempts: number;
+  deadline: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface CallRow {
+  workflow_id: string;
+  seq: number;
+  kind: string;
+  name: string;
+  output: string | null;
+  error: string | null;
+  started_at: Date | null;
+  ended_at: Date;
+}
+
+export interface WorkflowInfo {
+  id: string;
+  name: string;
+  status: WorkflowStatus;
+  input: unknown[];
+  output: unknown;
+  error: Error | undefined;
+  executorId: string | null;
+  parentId: string | null;
+  forkedFrom: string | null;
+  recoveryAttempts: number;
+  deadline: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CallInfo {
+  seq: number;
+  kind: string;
+  name: string;
+  /** 'success' or 'error', from whether an error was recorded. */
+  status: 'success' | 'error';
+  output: unknown;
+  error: Error | undefined;
+  startedAt: Date | null;
+  endedAt: Date;
+  durationMs: number | null;
+}
+
+export function toInfo(r: WorkflowRow): WorkflowInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    input: (deserialize(r.input) as unknown[] | undefined) ?? [],
+    output: deserialize(r.output),
+    error: r.error === null ? undefined : deserializeError(r.error),
+    executorId: r.executor_id,
+    parentId: r.parent_id,
+    forkedFrom: r.forked_from,
+    recoveryAttempts: r.recovery_attempts,
+    deadline: r.deadline,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function toCallInfo(c: CallRow): CallInfo {
+  return {
+    seq: c.seq,
+    kind: c.kind,
+    name: c.name,
+    status: c.error === null ? 'success' : 'error',
+    output: deserialize(c.output),
+    error: c.error === null ? undefined : deserializeError(c.error),
+    startedAt: c.started_at,
+    endedAt: c.ended_at,
+    durationMs: c.started_at === null ? null : c.ended_at.getTime() - c.started_at.getTime(),
+  };
+}
+
+/** The outcome stored in a finished row. */
+export function rowOutcome(r: {
+  status: string;
+  output: string | null;
+  error: string | null;
+}): Outcome {
+  if (r.status === 'success') return { status: 'success', value: deserialize(r.output) };
+  return {
+    status: r.status as Exclude<WorkflowStatus, 'success' | 'pending' | 'enqueued'>,
+    error: deserializeError(r.error),
+  };
+}

@@ -1,0 +1,25 @@
+// What a running workflow's context needs from the service that runs it.
+import type { Sql } from '../kernel/database.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Notifier } from './notifier.js';
+import type { Store } from './store.js';
+import type { Outcome, WorkflowDef } from './types.js';
+
+export interface ChildStart {
+  id: string;
+  parent: string;
+  parentSeq: number;
+  timeoutMs: number | undefined;
+}
+
+export interface Runtime {
+  readonly sql: Sql;
+  readonly store: Store;
+  readonly notifier: Notifier;
+  readonly log: Logger;
+  /** Fallback poll interval of blocking waits, in case a notification was missed. */
+  readonly pollMs: number;
+  startChild(wf: WorkflowDef<never[], unknown>, args: unknown[], o: ChildStart): Promise<void>;
+  outcome(id: string): Promise<Outcome>;
+  readEvent(workflowId: string, key: string): Promise<{ found: boolean; value: unknown }>;
+}

@@ -1,0 +1,170 @@
+// The hot path to the database: starts and checkpoints go through group-commit batchers,
+// so concurrent workflows share one statement (one round trip, one commit) per batch.
+import type { Sql } from '../kernel/database.js';
+import { QueryError } from '../kernel/errors.js';
+import { Batcher } from './batcher.js';
+
+export interface StartItem {
+  id: string;
+  name: string;
+  input: string | null;
+  status: 'pending' | 'enqueued';
+  parent: string | null;
+  parentSeq: number | null;
+  timeoutMs: number | null;
+  maxRecovery: number;
+}
+
+/** For created runs only id, deadline and created are filled in. */
+export interface StartResult {
+  id: string;
+  name: string | null;
+  status: string | null;
+  executor_id: string | null;
+  output: string | null;
+  error: string | null;
+  deadline: Date | null;
+  created: boolean;
+}
+
+export interface CallRecord {
+  workflowId: string;
+  seq: number;
+  kind: string;
+  name: string;
+  output: string | null;
+  error: string | null;
+  startedAt: Date | null;
+}
+
+export interface FinishRecord {
+  id: string;
+  status: 'success' | 'error';
+  output: string | null;
+  error: string | null;
+}
+
+/** A start combined with the run's first checkpoint: generated id, no parent, no timeout. */
+export interface DeferredStart {
+  id: string;
+  name: string;
+  input: string | null;
+  maxRecovery: number;
+}
+
+export type CommitItem = { start: DeferredStart } | { call: CallRecord } | { finish: FinishRecord };
+
+interface CommitRow {
+  rkind: 'conflict' | 'finish';
+  workflow_id: string;
+  seq: number | null;
+  kind: string | null;
+  name: string;
+  output: string | null;
+  error: string | null;
+  status: string | null;
+}
+
+/** For a call: the row already recorded at its position, if another run got there first. For a finish: the row as it is, if the finish did not apply. */
+export type CommitResult = CommitRow | undefined;
+
+const START_SQL =
+  'select * from tableos.wf_start($1::text[], $2::text[], $3::text[], $4::text[], $5::text, $6::text[], $7::int[], $8::bigint[], $9::int[])';
+const COMMIT_SQL =
+  'select * from tableos.wf_commit($1::text, $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[])';
+
+export class Store {
+  readonly starts: Batcher<StartItem, StartResult>;
+  readonly commits: Batcher<CommitItem, CommitResult>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly executorId: () => string | null,
+    opts: { maxInFlight: number; maxBatch: number },
+  ) {
+    this.starts = new Batcher((items) => this.flushStarts(items), opts);
+    this.commits = new Batcher((items) => this.flushCommits(items), opts);
+  }
+
+  private async flushStarts(items: StartItem[]): Promise<StartResult[]> {
+    const params = [
+      items.map((i) => i.id),
+      items.map((i) => i.name),
+      items.map((i) => i.input),
+      items.map((i) => i.status),
+      this.executorId(),
+      items.map((i) => i.parent),
+      items.map((i) => i.parentSeq),
+      items.map((i) => i.timeoutMs),
+      items.map((i) => i.maxRecovery),
+    ];
+    let rows: StartResult[];
+    try {
+      rows = (await this.sql.unsafe(START_SQL, params as never[], {
+        prepare: true,
+      })) as unknown as StartResult[];
+    } catch (err) {
+      throw new QueryError('tableos.wf_start', params, err);
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    // The same id twice in one batch: only the first caller created it.
+    const seen = new Set<string>();
+    return items.map((i) => {
+      const r = byId.get(i.id) as StartResult;
+      if (seen.has(i.id)) return { ...r, created: false };
+      seen.add(i.id);
+      return r;
+    });
+  }
+
+  private async flushCommits(items: CommitItem[]): Promise<CommitResult[]> {
+    const starts: DeferredStart[] = [];
+    const calls: CallRecord[] = [];
+    const fins: FinishRecord[] = [];
+    for (const it of items) {
+      if ('call' in it) calls.push(it.call);
+      else if ('finish' in it) fins.push(it.finish);
+      else starts.push(it.start);
+    }
+    const params = [
+      this.executorId(),
+      starts.map((s) => s.id),
+      starts.map((s) => s.name),
+      starts.map((s) => s.input),
+      starts.map((s) => s.maxRecovery),
+      calls.map((c) => c.workflowId),
+      calls.map((c) => c.seq),
+      calls.map((c) => c.kind),
+      calls.map((c) => c.name),
+      calls.map((c) => c.output),
+      calls.map((c) => c.error),
+      calls.map((c) => c.startedAt?.toISOString() ?? null),
+      fins.map((f) => f.id),
+      fins.map((f) => f.status),
+      fins.map((f) => f.output),
+      fins.map((f) => f.error),
+    ];
+    let rows: CommitRow[];
+    try {
+      rows = (await this.sql.unsafe(COMMIT_SQL, params as never[], {
+        prepare: true,
+      })) as unknown as CommitRow[];
+    } catch (err) {
+      throw new QueryError('tableos.wf_commit', params, err);
+    }
+    if (rows.length === 0) return items.map(() => undefined);
+    const conflicts = new Map<string, CommitRow>();
+    const finished = new Map<string, CommitRow>();
+    for (const r of rows) {
+      if (r.rkind === 'conflict') conflicts.set(`${r.workflow_id}/${r.seq}`, r);
+      else finished.set(r.workflow_id, r);
+    }
+    return items.map((it) =>
+      'call' in it
+        ? conflicts.get(`${it.call.workflowId}/${it.call.seq}`)
+        : 'finish' in it
+          ? finished.get(it.finish.id)
+          : undefined,
+    );
+  }
+}
