@@ -171,9 +171,9 @@ export class WorkflowContext {
     const rec = this.replayed(seq, 'step', s.name);
     if (rec) return replayValue(rec) as R;
     this.checkLive();
-    // Earlier results must be durable before a new external effect happens. A deferred
-    // start need not be: until it commits, start() has not returned and the run may begin.
-    await this.flush(false);
+    // The run's row and earlier results must be durable before a new external effect
+    // happens: an effect of a run that was never recorded could not be finished by recovery.
+    await this.flush(true);
     const retries = s.options.retries ?? 0;
     let backoff = s.options.backoffMs ?? 100;
     const started = new Date();

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Workflows } from '../../src/workflows/service.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
-function registerOn(wf: Workflows, tag: string, gate: Promise<void>) {
+function registerOn(wf: Workflows, tag: string, gate: Promise<void>, entered = () => {}) {
   const slow = wf.step('tagged', async () => {
+    entered();
     if (tag === 'A') await gate;
     return tag;
   });
@@ -22,16 +23,21 @@ describe('the same workflow run by two executors', () => {
     const gate = new Promise<void>((r) => (open = r));
     // A polls for takeover rarely, so only B claims the run below.
     const aWf = new Workflows(a, { pollMs: 600_000 });
-    const onA = registerOn(aWf, 'A', gate);
+    let inStep: () => void = () => undefined;
+    const aInStep = new Promise<void>((r) => (inStep = r));
+    const onA = registerOn(aWf, 'A', gate, () => inStep());
     registerOn(b.workflows, 'B', gate);
 
     const h = await onA.start([], { id: 'dup-1' });
+    // Once A is inside its step it has written all it writes before the step's checkpoint.
+    await aInStep;
     // As if A had lost its lease: the run now belongs to an executor that is not alive.
     await a.sql`update tableos.workflow set executor_id = 'gone' where id = 'dup-1'`;
     const onB = b.workflows.executeById('dup-1');
-    for (let i = 0; i < 100 && (await aWf.steps('dup-1')).length === 0; i++) {
+    for (let i = 0; i < 600 && (await aWf.steps('dup-1')).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    expect((await aWf.steps('dup-1')).map((s) => s.output)).toEqual(['B']);
     open();
     // A's step finishes late with another result: A yields to the recorded history, and
     // both executors report the one outcome.
