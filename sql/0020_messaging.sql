@@ -105,12 +105,12 @@ begin
     select r.receiver, r.seq, r.sender, coalesce(r.topic, ''), r.id, r.corr, r.body::jsonb
       from rows r
      where r.id is null or exists (select 1 from keys k where k.sender = r.sender and k.id = r.id)
-    returning receiver, seq, corr, body
+    returning receiver, seq, topic, corr, body
   ), notified as materialized (
-    -- Replies carry their body, so a caller waiting on one needs no further query.
+    -- RPC replies carry their body, so the caller waiting on one needs no further query.
     select i.seq,
            pg_notify(tableos.msg_channel(i.receiver),
-             case when i.corr is not null and octet_length(i.body::text) < 7000
+             case when i.topic = 'rpc.reply' and octet_length(i.body::text) < 7000
                   then json_build_object('seq', i.seq, 'corr', i.corr, 'body', i.body)::text
                   else json_build_object('seq', i.seq)::text end) as n
       from ins i
@@ -272,4 +272,17 @@ begin
   returning b.name, c.n;
   delete from tableos.message_key k where k.sent_at < clock_timestamp() - interval '7 days';
 end;
+$$;
+
+-- Locks the oldest messages of a mailbox (of one topic, or any when null) for the calling
+-- transaction, skipping ones locked or leased by others. Whoever commits their deletion owns
+-- them; if the caller dies, its transaction ends and they are there for the next one.
+create function tableos.msg_lock(p_mailbox text, p_topic text, p_limit integer)
+returns setof tableos.message
+language sql as $$
+  select * from tableos.message m
+   where m.receiver = p_mailbox and (p_topic is null or m.topic = p_topic)
+     and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+   order by m.seq limit p_limit
+   for update skip locked
 $$;

@@ -6,6 +6,7 @@ import { ClosedError } from './kernel/errors.js';
 import { ExecutorRegistry } from './kernel/executor-registry.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { migrate } from './kernel/migrator.js';
+import { Messaging } from './messaging/messaging.js';
 import { VERSION } from './kernel/version.js';
 
 export interface OpenOptions extends ConfigInput {
@@ -21,6 +22,7 @@ export interface OpenOptions extends ConfigInput {
 
 export class TableOS {
   private closed = false;
+  private messagingService: Messaging | undefined;
 
   private constructor(
     readonly config: Config,
@@ -80,10 +82,28 @@ export class TableOS {
     return callProcedure<Row>(this.db.sql, name, args);
   }
 
+  /** Durable mailboxes, request/response (created on first use). */
+  get messaging(): Messaging {
+    if (this.closed) throw new ClosedError();
+    this.messagingService ??= new Messaging(
+      this.db.sql,
+      () => this.db.newPool({ max: 1 }),
+      this.log.child({ service: 'messaging' }),
+      {
+        address: this.executor ? `proc.${this.executor.id}`.slice(0, 128) : undefined,
+        expireEveryMs: this.executor ? 60_000 : 0,
+      },
+    );
+    return this.messagingService;
+  }
+
   /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.messagingService?.close().catch((err: unknown) => {
+      this.log.warn({ err }, 'could not close messaging');
+    });
     try {
       await this.executor?.stop();
     } catch (err) {
