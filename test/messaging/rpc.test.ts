@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { CallTimeoutError, RemoteError } from '../../src/messaging/errors.js';
+import { openTestOS } from '../support/db.js';
+
+describe('request/response', () => {
+  it('answers calls from another node, many at once, with every message on record', async () => {
+    const server = await openTestOS({ executor: false });
+    const client = await openTestOS({ executor: false, databaseUrl: server.config.databaseUrl });
+    const seen: string[] = [];
+    const srv = await server.messaging.serve<{ a: number; b: number }, number>('adder', (req, msg) => {
+      seen.push(msg.sender);
+      return req.a + req.b;
+    });
+    expect(await client.messaging.call('adder', { a: 2, b: 3 })).toBe(5);
+    const many = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.messaging.call<number>('adder', { a: i, b: 1 })),
+    );
+    expect(many).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(new Set(seen)).toEqual(new Set([client.messaging.address]));
+    // Requests were deleted with their replies; replies are acked shortly after.
+    await new Promise((r) => setTimeout(r, 200));
+    const [{ n }] = await server.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
+    expect(n).toBe(0);
+    await srv.stop();
+  });
+
+  it('reports a failing handler as RemoteError and a missing server as a timeout', async () => {
+    const os = await openTestOS({ executor: false });
+    const srv = await os.messaging.serve('fails', (req: string) => {
+      if (req === 'bad') throw new Error('bad request: no');
+      return req.toUpperCase();
+    });
+    const e = await os.messaging.call('fails', 'bad').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RemoteError);
+    expect((e as Error).message).toMatch(/service "fails" failed: bad request: no/);
+    expect(await os.messaging.call('fails', 'good')).toBe('GOOD');
+    await srv.stop();
+    const t = await os.messaging.call('fails', 'x', { timeout: 200 }).catch((x: unknown) => x);
+    expect(t).toBeInstanceOf(CallTimeoutError);
+    // The unanswered request stays in the mailbox for a later server.
+    const left = await os.messaging.peek('fails');
+    expect(left.map((m) => [m.body, m.topic])).toEqual([['x', 'rpc']]);
+    const srv2 = await os.messaging.serve('fails', (req: string) => req + '!');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await os.messaging.peek('fails')).toEqual([]);
+    await srv2.stop();
+  });
+
+  it('carries large replies that do not fit in a notification', async () => {
+    const os = await openTestOS({ executor: false });
+    const srv = await os.messaging.serve('big', (n: number) => 'z'.repeat(n));
+    expect(await os.messaging.call<string>('big', 20_000)).toHaveLength(20_000);
+    await srv.stop();
+  });
+});
