@@ -33,7 +33,7 @@ export function register(program: Command): void {
             id: opts.id,
             from: opts.from ?? 'cli',
           });
-          console.log(r.duplicate ? 'duplicate (already sent)' : r.seqs.join('\n'));
+          print(r.duplicate ? 'duplicate (already sent)' : r.seqs.join('\n'));
         });
       },
     );
@@ -65,7 +65,7 @@ export function register(program: Command): void {
               `no message in mailbox ${JSON.stringify(mailbox)} within ${String(timeout)} ms`,
             );
           }
-          if (got.length > 0) console.log(opts.json ? formatJsonLines(got) : bodies(got));
+          if (got.length > 0) print(opts.json ? formatJsonLines(got) : bodies(got));
         });
       },
     );
@@ -83,8 +83,8 @@ export function register(program: Command): void {
           oldest: s.oldestAt?.toISOString().replace('T', ' ').slice(0, 19) ?? '',
         }));
         if (opts.json) {
-          if (rows.length > 0) console.log(formatJsonLines(rows));
-        } else console.log(formatTable(rows, ['mailbox', 'pending', 'leased', 'oldest']));
+          if (rows.length > 0) print(formatJsonLines(rows));
+        } else print(formatTable(rows, ['mailbox', 'pending', 'leased', 'oldest']));
       });
     });
 
@@ -106,18 +106,23 @@ export function register(program: Command): void {
           retention_s: s.retentionS,
         }));
         if (opts.json) {
-          if (rows.length > 0) console.log(formatJsonLines(rows));
+          if (rows.length > 0) print(formatJsonLines(rows));
           return;
         }
         const total = (k: 'pending' | 'leased' | 'expired') => rows.reduce((a, r) => a + r[k], 0);
-        console.log(formatTable(rows));
+        print(formatTable(rows));
         if (mailbox === undefined) {
-          console.log(
+          print(
             `total: ${rows.length} mailboxes, ${total('pending')} pending, ${total('leased')} leased, ${total('expired')} expired`,
           );
         }
       });
     });
+}
+
+/** Prints one block of output; commands print like Unix tools, to stdout. */
+function print(text: string): void {
+  process.stdout.write(text + '\n');
 }
 
 function parseBody(text: string): unknown {

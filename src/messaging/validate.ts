@@ -47,16 +47,14 @@ export function encodeBody(body: unknown): string {
 export function checkTimeout(ms: unknown, what = 'timeout'): number | undefined {
   if (ms === undefined) return undefined;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new BadOptionError(
-      `${what} must be a positive number of milliseconds, got ${String(ms)}`,
-    );
+    throw new BadOptionError(`${what} must be a positive number of milliseconds, got ${show(ms)}`);
   }
   return ms;
 }
 
 export function checkCount(n: unknown, what: string, max = 10_000): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) {
-    throw new BadOptionError(`${what} must be an integer from 1 to ${max}, got ${String(n)}`);
+    throw new BadOptionError(`${what} must be an integer from 1 to ${max}, got ${show(n)}`);
   }
   return n;
 }
@@ -67,4 +65,10 @@ export function checkId(id: unknown): string | undefined {
     throw new BadOptionError('message id must be a string of 1-200 characters without NUL');
   }
   return id;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return v === null ? 'null' : typeof v;
 }

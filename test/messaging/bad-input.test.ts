@@ -31,21 +31,35 @@ describe('bad input', () => {
     expect((tooLarge as Error).message).toMatch(/over the limit of 262144 bytes/);
     // Just under the limit is fine.
     await m.send('ok', 'y'.repeat(MAX_MESSAGE_BYTES - 2));
-    expect((await m.recvBatch<string>('ok', 5, { timeout: 100 })).map((x) => x.body.length)).toEqual([
-      5,
-      MAX_MESSAGE_BYTES - 2,
-    ]);
+    expect(
+      (await m.recvBatch<string>('ok', 5, { timeout: 100 })).map((x) => x.body.length),
+    ).toEqual([5, MAX_MESSAGE_BYTES - 2]);
     await m.send('ok', 'first');
 
     for (const topic of ['', 'has space', 'x'.repeat(65), "'; drop table tableos.message; --", 7]) {
-      await expect(m.send('ok', 1, { topic: topic as string })).rejects.toBeInstanceOf(BadTopicError);
+      await expect(m.send('ok', 1, { topic: topic as string })).rejects.toBeInstanceOf(
+        BadTopicError,
+      );
       await expect(m.recv('ok', { topic: topic as string, timeout: 10 })).rejects.toBeInstanceOf(
         BadTopicError,
       );
     }
-    for (const name of ['', ' ', '-lead', 'a b', 'x'.repeat(129), 'a\0b', "o'; drop", 'é', null, 42]) {
+    for (const name of [
+      '',
+      ' ',
+      '-lead',
+      'a b',
+      'x'.repeat(129),
+      'a\0b',
+      "o'; drop",
+      'é',
+      null,
+      42,
+    ]) {
       await expect(m.send(name as string, 1)).rejects.toBeInstanceOf(BadMailboxNameError);
-      await expect(m.recv(name as string, { timeout: 10 })).rejects.toBeInstanceOf(BadMailboxNameError);
+      await expect(m.recv(name as string, { timeout: 10 })).rejects.toBeInstanceOf(
+        BadMailboxNameError,
+      );
     }
     await expect(m.multicast(['ok', 'bad name'], 1)).rejects.toBeInstanceOf(BadMailboxNameError);
     await expect(m.multicast([], 1)).rejects.toBeInstanceOf(BadOptionError);
@@ -75,7 +89,9 @@ describe('bad input', () => {
     expect(msg?.body).toBe("'); delete from tableos.message; --");
     await m.recv('ok', { topic: 'sql' });
 
-    expect(await m.stats()).toEqual(before.map((s) => ({ ...s, oldestAt: expect.any(Date) as Date })));
+    expect(await m.stats()).toEqual(
+      before.map((s) => ({ ...s, oldestAt: expect.any(Date) as Date })),
+    );
     expect((await m.peek('ok')).map((x) => x.body)).toEqual(['first']);
   });
 });

@@ -38,10 +38,10 @@ describe('delivery guarantees', () => {
     );
     expect(multi.filter((r) => !r.duplicate)).toHaveLength(1);
     expect(multi.find((r) => !r.duplicate)?.seqs).toHaveLength(2);
-    const [{ n }] = await os.sql<
+    const [row] = await os.sql<
       { n: number }[]
     >`select count(*)::int as n from tableos.message where receiver in ('x1', 'x2')`;
-    expect(n).toBe(2);
+    expect(row?.n).toBe(2);
   });
 
   it('consumes inside a caller transaction: rolled back means not consumed', async () => {
@@ -63,7 +63,9 @@ describe('delivery guarantees', () => {
     expect(got?.body).toEqual({ v: 1 });
     expect(await os.messaging.peek('wf-inbox')).toEqual([]);
     expect(await os.sql.begin((tx) => consumeInTx(tx, 'never-made'))).toBeUndefined();
-    const replay = await os.sql.begin((tx) => sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' }));
+    const replay = await os.sql.begin((tx) =>
+      sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' }),
+    );
     expect(replay).toBe(false);
     expect(await os.messaging.peek('wf-out')).toHaveLength(1);
   });

@@ -7,10 +7,13 @@ describe('request/response', () => {
     const server = await openTestOS({ executor: false });
     const client = await openTestOS({ executor: false, databaseUrl: server.config.databaseUrl });
     const seen: string[] = [];
-    const srv = await server.messaging.serve<{ a: number; b: number }, number>('adder', (req, msg) => {
-      seen.push(msg.sender);
-      return req.a + req.b;
-    });
+    const srv = await server.messaging.serve<{ a: number; b: number }, number>(
+      'adder',
+      (req, msg) => {
+        seen.push(msg.sender);
+        return req.a + req.b;
+      },
+    );
     expect(await client.messaging.call('adder', { a: 2, b: 3 })).toBe(5);
     const many = await Promise.all(
       Array.from({ length: 50 }, (_, i) => client.messaging.call<number>('adder', { a: i, b: 1 })),
@@ -19,8 +22,8 @@ describe('request/response', () => {
     expect(new Set(seen)).toEqual(new Set([client.messaging.address]));
     // Requests were deleted with their replies; replies are acked shortly after.
     await new Promise((r) => setTimeout(r, 200));
-    const [{ n }] = await server.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
-    expect(n).toBe(0);
+    const [row] = await server.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
+    expect(row?.n).toBe(0);
     await srv.stop();
   });
 

@@ -87,10 +87,8 @@ describe('send and receive', () => {
       );
     }
     await expect(m.multicast(['m1', 'm2', 'boom'], 'partial?')).rejects.toThrow(/refused/);
-    const [{ n }] = await os.sql<
-      { n: number }[]
-    >`select count(*)::int as n from tableos.message`;
-    expect(n).toBe(0);
+    const [row] = await os.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
+    expect(row?.n).toBe(0);
     expect((await m.stats()).map((s) => s.mailbox)).toEqual(['m1', 'm2', 'm3']);
   });
 
@@ -105,7 +103,10 @@ describe('send and receive', () => {
       Array.from({ length: 10 }, (_, i) => m.recv(`fan${i}`, { timeout: 1000 })),
     );
     expect(got.map((g) => g?.mailbox)).toEqual(Array.from({ length: 10 }, (_, i) => `fan${i}`));
-    const two = await Promise.all([m.recv('fan0', { timeout: 100 }), m.recv('fan1', { timeout: 100 })]);
+    const two = await Promise.all([
+      m.recv('fan0', { timeout: 100 }),
+      m.recv('fan1', { timeout: 100 }),
+    ]);
     expect(two).toEqual([undefined, undefined]);
   });
 });
