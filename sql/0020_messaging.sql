@@ -274,14 +274,14 @@ begin
 end;
 $$;
 
--- Locks the oldest messages of a mailbox (of one topic, or any when null) for the calling
--- transaction, skipping ones locked or leased by others. Whoever commits their deletion owns
--- them; if the caller dies, its transaction ends and they are there for the next one.
-create function tableos.msg_lock(p_mailbox text, p_topic text, p_limit integer)
+-- Locks the oldest messages (of one topic, or any when null) in any of the given mailboxes
+-- for the calling transaction, skipping ones locked or leased by others. Whoever commits their
+-- deletion owns them; if the caller dies, its transaction ends and they are there for the next.
+create function tableos.msg_lock(p_mailboxes text[], p_topic text, p_limit integer)
 returns setof tableos.message
 language sql as $$
   select * from tableos.message m
-   where m.receiver = p_mailbox and (p_topic is null or m.topic = p_topic)
+   where m.receiver = any(p_mailboxes) and (p_topic is null or m.topic = p_topic)
      and (m.claimed_until is null or m.claimed_until < clock_timestamp())
    order by m.seq limit p_limit
    for update skip locked

@@ -99,7 +99,7 @@ export class Messaging {
     this.listener = new Listener(newPool, log);
     this.sender = new Batcher((items) => this.runSends(items));
     this.taker = new Batcher((reqs) => takeMessages(this.sql, reqs));
-    this.rpc = new Rpc(this, sql, this.listener, log);
+    this.rpc = new Rpc(this, sql, newPool, this.listener, log);
     const every = opts.expireEveryMs ?? 0;
     if (every > 0) {
       this.expireTimer = setInterval(() => {

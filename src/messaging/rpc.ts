@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Sql } from '../kernel/database.js';
 import { errorMessage, TableOSError } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
-import { CallTimeoutError, RemoteError } from './errors.js';
+import { BadOptionError, CallTimeoutError, RemoteError } from './errors.js';
 import type { Listener } from './listener.js';
 import type { Messaging } from './messaging.js';
 import { sendRows, toMessage, type Message, type MessageRow, type SendRow } from './queries.js';
@@ -17,7 +17,7 @@ export interface CallOptions {
 }
 
 export interface ServeOptions {
-  /** Most requests taken and handled at once (default 100). */
+  /** Most requests taken and handled at once, over all services of this process (default 100). */
   batch?: number | undefined;
 }
 
@@ -48,11 +48,18 @@ const REPLY = 'rpc.reply';
 export class Rpc {
   private readonly pending = new Map<string, Pending>();
   private replies: Promise<void> | undefined;
-  private readonly servers = new Set<Server>();
+  private readonly handlers = new Map<string, Handler>();
+  private loop: Promise<void> | undefined;
+  private inFlight: Promise<number> | undefined;
+  private batch = 100;
+  /** Bumped by every request notification, so the loop can tell it missed none. */
+  private gen = 0;
+  private waker: (() => void) | undefined;
 
   constructor(
     private readonly m: Messaging,
     private readonly sql: Sql,
+    private readonly newPool: () => Sql,
     private readonly listener: Listener,
     private readonly log: Logger,
   ) {}
@@ -91,45 +98,38 @@ export class Rpc {
 
   async serve(service: string, handler: Handler, opts: ServeOptions): Promise<Server> {
     checkMailbox(service);
-    const batch = checkCount(opts.batch ?? 100, 'batch', 1000);
+    if (opts.batch !== undefined) this.batch = checkCount(opts.batch, 'batch', 1000);
+    if (this.handlers.has(service)) {
+      throw new BadOptionError(
+        `service ${JSON.stringify(service)} is already served by this process`,
+      );
+    }
     await this.sql`select tableos.msg_create(${service}, null)`;
     const channel = channelFor(service);
+    const off = this.listener.onPayload(channel, () => this.wake());
     await this.listener.listen(channel);
-    const conn = await this.sql.reserve();
+    this.handlers.set(service, handler);
+    this.loop ??= this.serveLoop();
+    this.wake();
     let stopped = false;
-    let wakeStop: () => void = () => undefined;
-    const stopping = new Promise<void>((r) => (wakeStop = r));
-    const loop = (async () => {
-      while (!stopped) {
-        const gen = this.listener.generation(channel);
-        try {
-          const n = await this.serveBatch(conn, service, handler, batch);
-          if (n > 0) continue;
-        } catch (err) {
-          this.log.warn({ err: errorMessage(err), service }, 'serving a batch failed; retrying');
-          await conn`rollback`.catch(() => undefined);
-          await Promise.race([stopping, new Promise((r) => setTimeout(r, 1000))]);
-          continue;
-        }
-        await Promise.race([stopping, this.listener.waitChange(channel, gen, POLL_MS)]);
-      }
-    })();
-    const server: Server = {
+    return {
       service,
       stop: async () => {
+        if (stopped) return;
         stopped = true;
-        wakeStop();
-        await loop;
-        conn.release();
-        this.servers.delete(server);
+        off();
+        this.handlers.delete(service);
+        this.wake();
+        // Requests of this service already in hand are answered first.
+        if (this.handlers.size === 0) await this.stopLoop();
+        else await this.inFlight;
       },
     };
-    this.servers.add(server);
-    return server;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.servers].map((s) => s.stop()));
+    this.handlers.clear();
+    await this.stopLoop();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new TableOSError('TABLEOS_CLOSED', 'messaging closed while waiting for a reply'));
@@ -137,52 +137,107 @@ export class Rpc {
     this.pending.clear();
   }
 
+  private wake(): void {
+    this.gen++;
+    const w = this.waker;
+    this.waker = undefined;
+    w?.();
+  }
+
+  private async stopLoop(): Promise<void> {
+    const loop = this.loop;
+    this.wake();
+    await loop;
+  }
+
+  /** One loop per process serves every service it registered, one transaction per batch. */
+  private async serveLoop(): Promise<void> {
+    const conn = this.newPool();
+    try {
+      while (this.handlers.size > 0) {
+        const gen = this.gen;
+        try {
+          this.inFlight = this.serveBatch(conn);
+          const n = await this.inFlight;
+          // A full batch may have left more behind; a short one took all there was, and
+          // anything sent since has bumped the generation, so go straight to waiting.
+          if (n === this.batch) continue;
+        } catch (err) {
+          this.log.warn({ err: errorMessage(err) }, 'serving a batch failed; retrying');
+          await conn`rollback`.catch(() => undefined);
+          await this.sleep(1000);
+          continue;
+        }
+        if (this.gen === gen) await this.sleep(POLL_MS);
+      }
+    } finally {
+      await conn.end({ timeout: 1 });
+      this.loop = undefined;
+      // A service registered while this loop was winding down needs a loop of its own.
+      if (this.handlers.size > 0) this.loop = this.serveLoop();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waker = undefined;
+        resolve();
+      }, ms);
+      this.waker = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /**
    * One transaction: lock requests, run the handlers, insert the replies and delete the
    * requests, commit. A crash before the commit leaves the requests for another server.
    */
-  private async serveBatch(
-    conn: Sql,
-    service: string,
-    handler: Handler,
-    batch: number,
-  ): Promise<number> {
+  private async serveBatch(conn: Sql): Promise<number> {
+    const services = [...this.handlers.keys()];
+    if (services.length === 0) return 0;
     const [, rows] = await Promise.all([
       conn`begin`,
-      conn<MessageRow[]>`select * from tableos.msg_lock(${service}, ${REQUEST}, ${batch})`,
+      conn<
+        MessageRow[]
+      >`select * from tableos.msg_lock(${services}::text[], ${REQUEST}, ${this.batch})`,
     ]);
     if (rows.length === 0) {
       await conn`rollback`;
       return 0;
     }
-    const replies = await Promise.all(
-      rows.map(async (r): Promise<SendRow> => {
-        let reply: Reply;
-        try {
-          reply = { ok: await handler(r.body, toMessage(r)) };
-        } catch (err) {
-          const code = err instanceof TableOSError ? err.code : undefined;
-          reply = { error: { message: errorMessage(err), ...(code ? { code } : {}) } };
-        }
-        let body: string;
-        try {
-          body = encodeBody(reply);
-        } catch (err) {
-          body = encodeBody({ error: { message: `reply not sendable: ${errorMessage(err)}` } });
-        }
-        return {
-          receiver: r.sender,
-          sender: service,
-          topic: REPLY,
-          id: undefined,
-          corr: r.corr ?? undefined,
-          body,
-        };
-      }),
-    );
-    const acks = rows.map((r) => ({ mailbox: service, seq: Number(r.seq) }));
+    const replies = await Promise.all(rows.map((r) => this.answer(r)));
+    const acks = rows.map((r) => ({ mailbox: r.receiver, seq: Number(r.seq) }));
     await Promise.all([sendRows(conn, replies, acks), conn`commit`]);
     return rows.length;
+  }
+
+  private async answer(r: MessageRow): Promise<SendRow> {
+    let reply: Reply;
+    const handler = this.handlers.get(r.receiver);
+    try {
+      if (handler === undefined) throw new Error('service stopped');
+      reply = { ok: await handler(r.body, toMessage(r)) };
+    } catch (err) {
+      const code = err instanceof TableOSError ? err.code : undefined;
+      reply = { error: { message: errorMessage(err), ...(code ? { code } : {}) } };
+    }
+    let body: string;
+    try {
+      body = encodeBody(reply);
+    } catch (err) {
+      body = encodeBody({ error: { message: `reply not sendable: ${errorMessage(err)}` } });
+    }
+    return {
+      receiver: r.sender,
+      sender: r.receiver,
+      topic: REPLY,
+      id: undefined,
+      corr: r.corr ?? undefined,
+      body,
+    };
   }
 
   private listenForReplies(): Promise<void> {
