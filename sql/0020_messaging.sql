@@ -70,7 +70,8 @@ create function tableos.msg_send(
   p_receivers text[], p_senders text[], p_topics text[], p_ids text[], p_corrs text[],
   p_bodies text[], p_ack_receivers text[], p_ack_seqs bigint[]
 ) returns table (ord integer, seq bigint)
-language plpgsql as $$
+-- Planning these statements afresh costs more than running them; reuse one plan.
+language plpgsql set plan_cache_mode = force_generic_plan as $$
 #variable_conflict use_column
 declare
   v_bad text;
@@ -81,9 +82,7 @@ begin
     raise exception 'invalid mailbox name %', coalesce(quote_literal(v_bad), 'NULL') using errcode = '22023';
   end if;
   if p_ack_seqs is not null and cardinality(p_ack_seqs) > 0 then
-    delete from tableos.message m
-     using unnest(p_ack_receivers, p_ack_seqs) a(r, s)
-     where m.receiver = a.r and m.seq = a.s;
+    perform tableos.msg_ack(p_ack_receivers, p_ack_seqs);
   end if;
   insert into tableos.mailbox (name)
   select distinct r from unnest(p_receivers) r
@@ -155,7 +154,7 @@ create function tableos.msg_take(
   req integer, receiver text, seq bigint, sender text, topic text, id text, corr text,
   body jsonb, sent_at timestamptz, deliveries integer, missing boolean
 )
-language plpgsql as $$
+language plpgsql set plan_cache_mode = force_generic_plan as $$
 #variable_conflict use_column
 declare
   i integer;
@@ -199,16 +198,21 @@ begin
 end;
 $$;
 
--- Acknowledges (deletes) messages; returns how many were still there.
+-- Acknowledges (deletes) messages; returns how many were still there. One primary-key delete
+-- per message: a join would not prune partitions with a reusable plan.
 create function tableos.msg_ack(p_receivers text[], p_seqs bigint[]) returns bigint
-language sql as $$
-  with d as (
-    delete from tableos.message m
-     using unnest(p_receivers, p_seqs) a(r, s)
-     where m.receiver = a.r and m.seq = a.s
-    returning 1
-  )
-  select count(*) from d
+language plpgsql as $$
+declare
+  v_n bigint := 0;
+  v_k bigint;
+begin
+  for i in 1 .. coalesce(cardinality(p_seqs), 0) loop
+    delete from tableos.message m where m.receiver = p_receivers[i] and m.seq = p_seqs[i];
+    get diagnostics v_k = row_count;
+    v_n := v_n + v_k;
+  end loop;
+  return v_n;
+end;
 $$;
 
 -- The oldest pending messages of a mailbox, without taking them.
@@ -279,10 +283,13 @@ $$;
 -- deletion owns them; if the caller dies, its transaction ends and they are there for the next.
 create function tableos.msg_lock(p_mailboxes text[], p_topic text, p_limit integer)
 returns setof tableos.message
-language sql as $$
+language plpgsql set plan_cache_mode = force_generic_plan as $$
+begin
+  return query
   select * from tableos.message m
    where m.receiver = any(p_mailboxes) and (p_topic is null or m.topic = p_topic)
      and (m.claimed_until is null or m.claimed_until < clock_timestamp())
    order by m.seq limit p_limit
-   for update skip locked
+   for update skip locked;
+end;
 $$;

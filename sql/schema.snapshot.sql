@@ -132,15 +132,19 @@ $function$;
 
 CREATE OR REPLACE FUNCTION tableos.msg_ack(p_receivers text[], p_seqs bigint[])
  RETURNS bigint
- LANGUAGE sql
+ LANGUAGE plpgsql
 AS $function$
-  with d as (
-    delete from tableos.message m
-     using unnest(p_receivers, p_seqs) a(r, s)
-     where m.receiver = a.r and m.seq = a.s
-    returning 1
-  )
-  select count(*) from d
+declare
+  v_n bigint := 0;
+  v_k bigint;
+begin
+  for i in 1 .. coalesce(cardinality(p_seqs), 0) loop
+    delete from tableos.message m where m.receiver = p_receivers[i] and m.seq = p_seqs[i];
+    get diagnostics v_k = row_count;
+    v_n := v_n + v_k;
+  end loop;
+  return v_n;
+end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.msg_channel(p_mailbox text)
@@ -198,15 +202,19 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.msg_lock(p_mailbox text, p_topic text, p_limit integer)
+CREATE OR REPLACE FUNCTION tableos.msg_lock(p_mailboxes text[], p_topic text, p_limit integer)
  RETURNS SETOF message
- LANGUAGE sql
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
+begin
+  return query
   select * from tableos.message m
-   where m.receiver = p_mailbox and (p_topic is null or m.topic = p_topic)
+   where m.receiver = any(p_mailboxes) and (p_topic is null or m.topic = p_topic)
      and (m.claimed_until is null or m.claimed_until < clock_timestamp())
    order by m.seq limit p_limit
-   for update skip locked
+   for update skip locked;
+end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.msg_peek(p_mailbox text, p_topic text, p_limit integer)
@@ -228,6 +236,7 @@ $function$;
 CREATE OR REPLACE FUNCTION tableos.msg_send(p_receivers text[], p_senders text[], p_topics text[], p_ids text[], p_corrs text[], p_bodies text[], p_ack_receivers text[], p_ack_seqs bigint[])
  RETURNS TABLE(ord integer, seq bigint)
  LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 declare
@@ -239,9 +248,7 @@ begin
     raise exception 'invalid mailbox name %', coalesce(quote_literal(v_bad), 'NULL') using errcode = '22023';
   end if;
   if p_ack_seqs is not null and cardinality(p_ack_seqs) > 0 then
-    delete from tableos.message m
-     using unnest(p_ack_receivers, p_ack_seqs) a(r, s)
-     where m.receiver = a.r and m.seq = a.s;
+    perform tableos.msg_ack(p_ack_receivers, p_ack_seqs);
   end if;
   insert into tableos.mailbox (name)
   select distinct r from unnest(p_receivers) r
@@ -305,6 +312,7 @@ $function$;
 CREATE OR REPLACE FUNCTION tableos.msg_take(p_mailboxes text[], p_topics text[], p_limits integer[], p_lease_ms integer[])
  RETURNS TABLE(req integer, receiver text, seq bigint, sender text, topic text, id text, corr text, body jsonb, sent_at timestamp with time zone, deliveries integer, missing boolean)
  LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 declare
