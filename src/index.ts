@@ -7,6 +7,7 @@ export { VERSION } from './kernel/version.js';
 export {
   Messaging,
   type MailboxStats,
+  type MailboxWatch,
   type MessagingOptions,
   type RecvOptions,
   type SendOptions,

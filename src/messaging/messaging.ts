@@ -67,6 +67,11 @@ export interface MailboxStats {
   createdAt: Date;
 }
 
+export interface MailboxWatch {
+  /** Resolves true once a message was sent to the mailbox since the watch began, false after ms. */
+  wait(ms: number): Promise<boolean>;
+}
+
 export interface MessagingOptions {
   /** This process's mailbox name, the sender of its messages and the reply address of its calls. */
   address?: string | undefined;
@@ -191,6 +196,26 @@ export class Messaging {
       if (left <= 0) return [];
       await this.listener.waitChange(channel, gen, Math.min(left, POLL_MS));
     }
+  }
+
+  /**
+   * Watches a mailbox for new messages, for callers that take messages themselves (e.g. with
+   * consumeInTx): make the watch, try to take, and if nothing came, await watch.wait(ms). A
+   * message sent after the watch was made always ends the wait.
+   */
+  async watch(mailbox: string): Promise<MailboxWatch> {
+    checkMailbox(mailbox);
+    this.check();
+    const channel = channelFor(mailbox);
+    await this.listener.listen(channel);
+    const gen = this.listener.generation(channel);
+    return {
+      wait: async (ms: number) => {
+        checkTimeout(ms);
+        await this.listener.waitChange(channel, gen, ms);
+        return this.listener.generation(channel) !== gen;
+      },
+    };
   }
 
   /** The oldest waiting messages, left in place. */

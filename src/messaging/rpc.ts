@@ -55,6 +55,7 @@ export class Rpc {
   /** Bumped by every request notification, so the loop can tell it missed none. */
   private gen = 0;
   private waker: (() => void) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly m: Messaging,
@@ -77,6 +78,7 @@ export class Rpc {
       }, timeout);
       this.pending.set(corr, { service, resolve: resolve as (v: unknown) => void, reject, timer });
     });
+    this.sweepSoon();
     const row: SendRow = {
       receiver: service,
       sender: this.m.address,
@@ -128,6 +130,7 @@ export class Rpc {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.sweeper);
     this.handlers.clear();
     await this.stopLoop();
     for (const p of this.pending.values()) {
@@ -257,22 +260,41 @@ export class Rpc {
       this.settle(n.corr, n.body, n.seq);
       return;
     }
-    if (this.pending.size === 0) return;
     // The reply was too large to ride in the notification: read it.
+    if (this.pending.size > 0) this.readReplies();
+  }
+
+  /**
+   * While calls wait, look for their replies now and then: a notification can be lost when
+   * the listening connection drops, but the reply is on record.
+   */
+  private sweepSoon(): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setTimeout(() => {
+      this.sweeper = undefined;
+      if (this.pending.size === 0) return;
+      this.readReplies();
+      this.sweepSoon();
+    }, POLL_MS);
+    this.sweeper.unref();
+  }
+
+  private readReplies(): void {
     this.sql<MessageRow[]>`select * from tableos.msg_peek(${this.m.address}, ${REPLY}, 1000)`
       .then((rows) => {
         for (const r of rows) if (r.corr) this.settle(r.corr, r.body as Reply, Number(r.seq));
       })
-      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'reading a reply failed'));
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'reading replies failed'));
   }
 
   private settle(corr: string, reply: Reply, seq: number): void {
     const p = this.pending.get(corr);
+    // The reply is on record; deleting it can ride along with a later send. A reply to a
+    // call that gave up waiting is of no use to anyone, so it goes too.
+    this.m.ackLater({ mailbox: this.m.address, seq });
     if (p === undefined) return;
     this.pending.delete(corr);
     clearTimeout(p.timer);
-    // The reply is on record; deleting it can ride along with a later send.
-    this.m.ackLater({ mailbox: this.m.address, seq });
     if (reply.error) p.reject(new RemoteError(p.service, reply.error.code, reply.error.message));
     else p.resolve(reply.ok);
   }

@@ -89,4 +89,19 @@ describe('delivery guarantees', () => {
     ]);
     expect((await m.recv('slow-reader'))?.body).toBe(4);
   });
+
+  it('lets a caller that takes messages itself wait for the next one with a watch', async () => {
+    const os = await openTestOS({ executor: false });
+    const other = await openTestOS({ executor: false, databaseUrl: os.config.databaseUrl });
+    await os.messaging.createMailbox('wf-7');
+    const idle = await os.messaging.watch('wf-7');
+    expect(await idle.wait(100)).toBe(false);
+    const w = await os.messaging.watch('wf-7');
+    // Sent after the watch began but before wait is awaited: still seen.
+    await other.messaging.send('wf-7', 'go', { topic: 'ev' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await w.wait(5000)).toBe(true);
+    const got = await os.sql.begin((tx) => consumeInTx(tx, 'wf-7', { topic: 'ev' }));
+    expect(got?.body).toBe('go');
+  });
 });

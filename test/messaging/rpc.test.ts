@@ -55,4 +55,23 @@ describe('request/response', () => {
     expect(await os.messaging.call<string>('big', 20_000)).toHaveLength(20_000);
     await srv.stop();
   });
+
+  it('serves several services from one process and stops them one by one', async () => {
+    const os = await openTestOS({ executor: false });
+    const m = os.messaging;
+    const a = await m.serve('svc-a', (x: number) => x + 1);
+    const b = await m.serve('svc-b', (x: number) => x * 10);
+    await expect(m.serve('svc-a', (x: number) => x)).rejects.toThrow(/already served/);
+    expect(await Promise.all([m.call('svc-a', 1), m.call('svc-b', 2), m.call('svc-a', 3)])).toEqual(
+      [2, 20, 4],
+    );
+    await a.stop();
+    expect(await m.call('svc-b', 5)).toBe(50);
+    await expect(m.call('svc-a', 1, { timeout: 300 })).rejects.toBeInstanceOf(CallTimeoutError);
+    await b.stop();
+    // Served again after every loop stopped.
+    const a2 = await m.serve('svc-a', (x: number) => -x);
+    expect(await m.call('svc-a', 7)).toBe(-7);
+    await a2.stop();
+  });
 });
