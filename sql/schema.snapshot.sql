@@ -273,9 +273,12 @@ begin
     returning receiver, seq, topic, corr, body
   ), notified as materialized (
     -- RPC replies carry their body, so the caller waiting on one needs no further query.
+    -- Other messages only wake the receiver: their empty payloads fold into one
+    -- notification per receiver and transaction.
     select i.seq,
            pg_notify(tableos.msg_channel(i.receiver),
-             case when i.topic = 'rpc.reply' and octet_length(i.body::text) < 7000
+             case when i.topic <> 'rpc.reply' then ''
+                  when octet_length(i.body::text) < 7000
                   then json_build_object('seq', i.seq, 'corr', i.corr, 'body', i.body)::text
                   else json_build_object('seq', i.seq)::text end) as n
       from ins i

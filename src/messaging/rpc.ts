@@ -255,6 +255,7 @@ export class Rpc {
   }
 
   private onReply(payload: string): void {
+    if (payload === '') return; // a plain message to this address, not a reply
     const n = JSON.parse(payload) as { seq: number; corr?: string; body?: Reply };
     if (n.corr !== undefined && n.body !== undefined) {
       this.settle(n.corr, n.body, n.seq);
