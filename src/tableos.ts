@@ -63,6 +63,7 @@ export class TableOS {
         executor,
         version,
       );
+      if (executor) os.messagingService = os.newMessaging();
       return os;
     } catch (err) {
       await db.close();
@@ -85,16 +86,21 @@ export class TableOS {
   /** Durable mailboxes, request/response (created on first use). */
   get messaging(): Messaging {
     if (this.closed) throw new ClosedError();
-    this.messagingService ??= new Messaging(
+    this.messagingService ??= this.newMessaging();
+    return this.messagingService;
+  }
+
+  private newMessaging(): Messaging {
+    return new Messaging(
       this.db.sql,
       () => this.db.newPool({ max: 1 }),
       this.log.child({ service: 'messaging' }),
       {
         address: this.executor ? `proc.${this.executor.id}`.slice(0, 128) : undefined,
+        // Executors run the retention sweep (no connection is opened until it runs).
         expireEveryMs: this.executor ? 60_000 : 0,
       },
     );
-    return this.messagingService;
   }
 
   /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
