@@ -6,6 +6,7 @@ import type { Logger } from '../kernel/logger.js';
 import { Batcher } from './batcher.js';
 import { BadOptionError, MailboxNotFoundError } from './errors.js';
 import { Listener } from './listener.js';
+import { expireMessages, mailboxStats, type MailboxStats } from './mailboxes.js';
 import {
   ackMessages,
   mailboxError,
@@ -28,6 +29,8 @@ import {
   encodeBody,
 } from './validate.js';
 import { channelFor } from './workflow.js';
+
+export type { MailboxStats } from './mailboxes.js';
 
 export interface SendOptions {
   topic?: string | undefined;
@@ -55,16 +58,6 @@ export interface RecvOptions {
   ack?: boolean | undefined;
   /** Lease length in ack mode (default 30 s). */
   leaseMs?: number | undefined;
-}
-
-export interface MailboxStats {
-  mailbox: string;
-  pending: number;
-  leased: number;
-  oldestAt: Date | undefined;
-  expired: number;
-  retentionS: number;
-  createdAt: Date;
 }
 
 export interface MailboxWatch {
@@ -251,39 +244,13 @@ export class Messaging {
   async stats(mailbox?: string): Promise<MailboxStats[]> {
     if (mailbox !== undefined) checkMailbox(mailbox);
     this.check();
-    try {
-      const rows = await this.sql<
-        {
-          mailbox: string;
-          pending: string;
-          leased: string;
-          oldest_at: Date | null;
-          expired: string;
-          retention_s: number;
-          created_at: Date;
-        }[]
-      >`select * from tableos.msg_stats(${mailbox ?? null})`;
-      return rows.map((r) => ({
-        mailbox: r.mailbox,
-        pending: Number(r.pending),
-        leased: Number(r.leased),
-        oldestAt: r.oldest_at ?? undefined,
-        expired: Number(r.expired),
-        retentionS: r.retention_s,
-        createdAt: r.created_at,
-      }));
-    } catch (err) {
-      throw mailboxError(err, mailbox ?? '');
-    }
+    return mailboxStats(this.sql, mailbox);
   }
 
   /** Runs the retention sweep now; returns what expired, per mailbox. */
-  async expire(): Promise<{ mailbox: string; expired: number }[]> {
+  expire(): Promise<{ mailbox: string; expired: number }[]> {
     this.check();
-    const rows = await this.sql<
-      { mailbox: string; expired: string }[]
-    >`select * from tableos.msg_expire()`;
-    return rows.map((r) => ({ mailbox: r.mailbox, expired: Number(r.expired) }));
+    return expireMessages(this.sql);
   }
 
   /** Request/response: sends request to service's mailbox and waits for the reply. */
