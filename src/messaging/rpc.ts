@@ -78,6 +78,8 @@ export class Rpc {
       }, timeout);
       this.pending.set(corr, { service, resolve: resolve as (v: unknown) => void, reject, timer });
     });
+    // The timeout may fire while the send is still on its way; the caller sees it below.
+    reply.catch(() => undefined);
     this.sweepSoon();
     const row: SendRow = {
       receiver: service,

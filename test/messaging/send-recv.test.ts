@@ -109,6 +109,16 @@ describe('send and receive', () => {
     ]);
     expect(two).toEqual([undefined, undefined]);
   });
+
+  it('keeps messages across a restart of both ends', async () => {
+    const first = await openTestOS({ executor: false });
+    const url = dbUrl(first);
+    await first.messaging.send('durable', { kept: true }, { topic: 'x' });
+    await first.close();
+    const second = await openTestOS({ executor: false, databaseUrl: url });
+    const got = await second.messaging.recv('durable', { timeout: 1000 });
+    expect(got).toMatchObject({ body: { kept: true }, topic: 'x', mailbox: 'durable' });
+  });
 });
 
 function dbUrl(os: { config: { databaseUrl?: string | undefined } }): string {
