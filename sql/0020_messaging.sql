@@ -44,6 +44,9 @@ create table tableos.message_p5 partition of tableos.message for values with (mo
 create table tableos.message_p6 partition of tableos.message for values with (modulus 8, remainder 6);
 create table tableos.message_p7 partition of tableos.message for values with (modulus 8, remainder 7);
 
+-- Receives of one topic (and RPC requests among other messages) go straight to it.
+create index message_topic_idx on tableos.message (receiver, topic, seq);
+
 comment on table tableos.message is
   'Messages not yet consumed, acknowledged or expired, partitioned by receiver.';
 
@@ -145,6 +148,46 @@ begin
 end;
 $$;
 
+-- Locks the oldest messages (of one topic, or any when null) in any of the given mailboxes
+-- for the calling transaction, skipping ones locked or leased by others. Whoever commits their
+-- deletion owns them; if the caller dies, its transaction ends and they are there for the next.
+create function tableos.msg_lock(p_mailboxes text[], p_topic text, p_limit integer)
+returns setof tableos.message
+language plpgsql set plan_cache_mode = force_generic_plan as $$
+begin
+  -- One statement per shape, so one mailbox is read in index order instead of sorted.
+  if cardinality(p_mailboxes) = 1 and p_topic is null then
+    return query
+    select * from tableos.message m
+     where m.receiver = p_mailboxes[1]
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  elsif cardinality(p_mailboxes) = 1 then
+    return query
+    select * from tableos.message m
+     where m.receiver = p_mailboxes[1] and m.topic = p_topic
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  elsif p_topic is null then
+    return query
+    select * from tableos.message m
+     where m.receiver = any(p_mailboxes)
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  else
+    return query
+    select * from tableos.message m
+     where m.receiver = any(p_mailboxes) and m.topic = p_topic
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  end if;
+end;
+$$;
+
 -- Takes messages for a batch of receive requests, one transaction for all. Request i asks for
 -- up to p_limits[i] of the oldest messages in mailbox p_mailboxes[i] (of topic p_topics[i],
 -- or any topic when null). With p_lease_ms[i] null they are consumed (deleted); otherwise
@@ -161,41 +204,30 @@ language plpgsql set plan_cache_mode = force_generic_plan as $$
 #variable_conflict use_column
 declare
   i integer;
+  v_seqs bigint[];
 begin
   for i in 1 .. coalesce(cardinality(p_mailboxes), 0) loop
-    if p_lease_ms[i] is null then
+    select array_agg(l.seq) into v_seqs
+      from tableos.msg_lock(array[p_mailboxes[i]], p_topics[i], p_limits[i]) l;
+    if v_seqs is null then
+      if not exists (select 1 from tableos.mailbox b where b.name = p_mailboxes[i]) then
+        return query select i, p_mailboxes[i], null::bigint, null::text, null::text, null::text,
+                            null::text, null::jsonb, null::timestamptz, null::integer, true;
+      end if;
+    elsif p_lease_ms[i] is null then
       return query
-      with c as (
-        select m.receiver, m.seq from tableos.message m
-         where m.receiver = p_mailboxes[i] and (p_topics[i] is null or m.topic = p_topics[i])
-           and (m.claimed_until is null or m.claimed_until < clock_timestamp())
-         order by m.seq limit p_limits[i]
-         for update skip locked
-      )
-      delete from tableos.message m using c
-       where m.receiver = c.receiver and m.seq = c.seq
+      delete from tableos.message m
+       where m.receiver = p_mailboxes[i] and m.seq = any(v_seqs)
       returning i, m.receiver, m.seq, m.sender, m.topic, m.id, m.corr, m.body, m.sent_at,
                 m.deliveries + 1, false;
     else
       return query
-      with c as (
-        select m.receiver, m.seq from tableos.message m
-         where m.receiver = p_mailboxes[i] and (p_topics[i] is null or m.topic = p_topics[i])
-           and (m.claimed_until is null or m.claimed_until < clock_timestamp())
-         order by m.seq limit p_limits[i]
-         for update skip locked
-      )
       update tableos.message m
          set claimed_until = clock_timestamp() + make_interval(secs => p_lease_ms[i] / 1000.0),
              deliveries = m.deliveries + 1
-        from c
-       where m.receiver = c.receiver and m.seq = c.seq
+       where m.receiver = p_mailboxes[i] and m.seq = any(v_seqs)
       returning i, m.receiver, m.seq, m.sender, m.topic, m.id, m.corr, m.body, m.sent_at,
                 m.deliveries, false;
-    end if;
-    if not found and not exists (select 1 from tableos.mailbox b where b.name = p_mailboxes[i]) then
-      return query select i, p_mailboxes[i], null::bigint, null::text, null::text, null::text,
-                          null::text, null::jsonb, null::timestamptz, null::integer, true;
     end if;
   end loop;
 end;
@@ -278,21 +310,5 @@ begin
    where b.name = c.receiver
   returning b.name, c.n;
   delete from tableos.message_key k where k.sent_at < clock_timestamp() - interval '7 days';
-end;
-$$;
-
--- Locks the oldest messages (of one topic, or any when null) in any of the given mailboxes
--- for the calling transaction, skipping ones locked or leased by others. Whoever commits their
--- deletion owns them; if the caller dies, its transaction ends and they are there for the next.
-create function tableos.msg_lock(p_mailboxes text[], p_topic text, p_limit integer)
-returns setof tableos.message
-language plpgsql set plan_cache_mode = force_generic_plan as $$
-begin
-  return query
-  select * from tableos.message m
-   where m.receiver = any(p_mailboxes) and (p_topic is null or m.topic = p_topic)
-     and (m.claimed_until is null or m.claimed_until < clock_timestamp())
-   order by m.seq limit p_limit
-   for update skip locked;
 end;
 $$;

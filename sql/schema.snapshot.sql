@@ -56,6 +56,7 @@ create table tableos.migration (
 );
 
 CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_until) WHERE (status = 'alive'::text);
+CREATE INDEX message_topic_idx ON ONLY tableos.message USING btree (receiver, topic, seq);
 
 CREATE OR REPLACE FUNCTION tableos.executor_heartbeat(p_id text, p_lease_ms integer)
  RETURNS text
@@ -208,12 +209,36 @@ CREATE OR REPLACE FUNCTION tableos.msg_lock(p_mailboxes text[], p_topic text, p_
  SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 begin
-  return query
-  select * from tableos.message m
-   where m.receiver = any(p_mailboxes) and (p_topic is null or m.topic = p_topic)
-     and (m.claimed_until is null or m.claimed_until < clock_timestamp())
-   order by m.seq limit p_limit
-   for update skip locked;
+  -- One statement per shape, so one mailbox is read in index order instead of sorted.
+  if cardinality(p_mailboxes) = 1 and p_topic is null then
+    return query
+    select * from tableos.message m
+     where m.receiver = p_mailboxes[1]
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  elsif cardinality(p_mailboxes) = 1 then
+    return query
+    select * from tableos.message m
+     where m.receiver = p_mailboxes[1] and m.topic = p_topic
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  elsif p_topic is null then
+    return query
+    select * from tableos.message m
+     where m.receiver = any(p_mailboxes)
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  else
+    return query
+    select * from tableos.message m
+     where m.receiver = any(p_mailboxes) and m.topic = p_topic
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  end if;
 end;
 $function$;
 
@@ -320,41 +345,30 @@ AS $function$
 #variable_conflict use_column
 declare
   i integer;
+  v_seqs bigint[];
 begin
   for i in 1 .. coalesce(cardinality(p_mailboxes), 0) loop
-    if p_lease_ms[i] is null then
+    select array_agg(l.seq) into v_seqs
+      from tableos.msg_lock(array[p_mailboxes[i]], p_topics[i], p_limits[i]) l;
+    if v_seqs is null then
+      if not exists (select 1 from tableos.mailbox b where b.name = p_mailboxes[i]) then
+        return query select i, p_mailboxes[i], null::bigint, null::text, null::text, null::text,
+                            null::text, null::jsonb, null::timestamptz, null::integer, true;
+      end if;
+    elsif p_lease_ms[i] is null then
       return query
-      with c as (
-        select m.receiver, m.seq from tableos.message m
-         where m.receiver = p_mailboxes[i] and (p_topics[i] is null or m.topic = p_topics[i])
-           and (m.claimed_until is null or m.claimed_until < clock_timestamp())
-         order by m.seq limit p_limits[i]
-         for update skip locked
-      )
-      delete from tableos.message m using c
-       where m.receiver = c.receiver and m.seq = c.seq
+      delete from tableos.message m
+       where m.receiver = p_mailboxes[i] and m.seq = any(v_seqs)
       returning i, m.receiver, m.seq, m.sender, m.topic, m.id, m.corr, m.body, m.sent_at,
                 m.deliveries + 1, false;
     else
       return query
-      with c as (
-        select m.receiver, m.seq from tableos.message m
-         where m.receiver = p_mailboxes[i] and (p_topics[i] is null or m.topic = p_topics[i])
-           and (m.claimed_until is null or m.claimed_until < clock_timestamp())
-         order by m.seq limit p_limits[i]
-         for update skip locked
-      )
       update tableos.message m
          set claimed_until = clock_timestamp() + make_interval(secs => p_lease_ms[i] / 1000.0),
              deliveries = m.deliveries + 1
-        from c
-       where m.receiver = c.receiver and m.seq = c.seq
+       where m.receiver = p_mailboxes[i] and m.seq = any(v_seqs)
       returning i, m.receiver, m.seq, m.sender, m.topic, m.id, m.corr, m.body, m.sent_at,
                 m.deliveries, false;
-    end if;
-    if not found and not exists (select 1 from tableos.mailbox b where b.name = p_mailboxes[i]) then
-      return query select i, p_mailboxes[i], null::bigint, null::text, null::text, null::text,
-                          null::text, null::jsonb, null::timestamptz, null::integer, true;
     end if;
   end loop;
 end;
