@@ -275,9 +275,11 @@ begin
   if p_ack_seqs is not null and cardinality(p_ack_seqs) > 0 then
     perform tableos.msg_ack(p_ack_receivers, p_ack_seqs);
   end if;
+  -- In name order, so two batches creating the same new mailboxes cannot deadlock.
   insert into tableos.mailbox (name)
   select distinct r from unnest(p_receivers) r
    where not exists (select 1 from tableos.mailbox b where b.name = r)
+   order by r
   on conflict do nothing;
   return query
   with rows as (
@@ -288,6 +290,7 @@ begin
   ), keys as (
     insert into tableos.message_key (sender, id)
     select distinct r.sender, r.id from rows r where r.id is not null
+     order by r.sender, r.id
     on conflict do nothing
     returning sender, id
   ), ins as (
