@@ -140,6 +140,10 @@ export async function main(args: string[]): Promise<void> {
         { ...r, ratio_grpc: ratio(exp, 'grpc'), ratio_nats: ratio(exp, 'nats') },
       ]),
     );
+    // The floor under every TableOS round trip: one durable commit of one row, on this disk now.
+    await os.sql`create table if not exists public.bench_commit (x int)`;
+    const commit = await measure(() => os.sql`insert into public.bench_commit values (1)`, 1000, 1);
+    console.log(`one durable commit: p50 ${commit.p50_ms} ms (a TableOS round trip commits twice)`);
     const pp = results.pingpong!;
     report({
       bench: 'ipc',
@@ -154,6 +158,7 @@ export async function main(args: string[]): Promise<void> {
       ratio_fanout40: ratio('fanout40', 'grpc'),
       targets: { pingpong: 0.75, batch20: 5, fanout40: 5 },
       nats: withNats,
+      commit_p50_ms: commit.p50_ms,
       unit: 'messages/s (ping-pong: round trips/s); latency per round',
       experiments,
     });
