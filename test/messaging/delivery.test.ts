@@ -104,4 +104,23 @@ describe('delivery guarantees', () => {
     const got = await os.sql.begin((tx) => consumeInTx(tx, 'wf-7', { topic: 'ev' }));
     expect(got?.body).toBe('go');
   });
+
+  it('gives each message to exactly one of several competing receivers', async () => {
+    const a = await openTestOS({ executor: false });
+    const b = await openTestOS({ executor: false, databaseUrl: a.config.databaseUrl });
+    const N = 200;
+    await Promise.all(Array.from({ length: N }, (_, i) => a.messaging.send('shared', i)));
+    const drain = async (os: typeof a, ack: boolean) => {
+      const got: number[] = [];
+      for (;;) {
+        const batch = await os.messaging.recvBatch<number>('shared', 7, { timeout: 200, ack });
+        if (batch.length === 0) return got;
+        if (ack) await os.messaging.ack(batch);
+        got.push(...batch.map((m) => m.body));
+      }
+    };
+    const [x, y, z] = await Promise.all([drain(a, false), drain(b, true), drain(b, false)]);
+    const all = [...x, ...y, ...z].sort((p, q) => p - q);
+    expect(all).toEqual(Array.from({ length: N }, (_, i) => i));
+  });
 });
