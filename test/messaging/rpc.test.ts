@@ -74,4 +74,28 @@ describe('request/response', () => {
     expect(await m.call('svc-a', 7)).toBe(-7);
     await a2.stop();
   });
+
+  it('shares requests between two servers of one service, each answered once', async () => {
+    const client = await openTestOS({ executor: false });
+    const url = client.config.databaseUrl;
+    const s1 = await openTestOS({ executor: false, databaseUrl: url });
+    const s2 = await openTestOS({ executor: false, databaseUrl: url });
+    const handled: string[] = [];
+    const servers = await Promise.all(
+      [s1, s2].map((os, k) =>
+        os.messaging.serve('shared-svc', (n: number) => {
+          handled.push(`${k}:${n}`);
+          return n * n;
+        }),
+      ),
+    );
+    const N = 100;
+    const out = await Promise.all(
+      Array.from({ length: N }, (_, i) => client.messaging.call<number>('shared-svc', i)),
+    );
+    expect(out).toEqual(Array.from({ length: N }, (_, i) => i * i));
+    expect(handled).toHaveLength(N);
+    expect(new Set(handled.map((h) => h.split(':')[1])).size).toBe(N);
+    for (const s of servers) await s.stop();
+  });
 });
