@@ -110,14 +110,12 @@ export class Messaging {
   }
 
   /** Creates a mailbox (or sets its retention); sending to a new name also creates it. */
-  async createMailbox(name: string, opts: { retentionMs?: number } = {}): Promise<MailboxStats> {
+  async createMailbox(name: string, opts: { retentionMs?: number } = {}): Promise<void> {
     checkMailbox(name);
     const retention = checkTimeout(opts.retentionMs, 'retentionMs');
     this.check();
     await this
       .sql`select tableos.msg_create(${name}, ${retention === undefined ? null : Math.ceil(retention)})`;
-    const [s] = await this.stats(name);
-    return s as MailboxStats;
   }
 
   send(to: string, body: unknown, opts: SendOptions = {}): Promise<SendResult> {
