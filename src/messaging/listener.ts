@@ -7,21 +7,38 @@ type PayloadHandler = (payload: string) => void;
 
 interface Channel {
   ready: Promise<void>;
-  /** Bumped on every notification and on every (re)LISTEN, so a waiter can tell it missed none. */
+  /**
+   * Changed on every notification and on every (re)LISTEN, so a waiter can tell it missed
+   * none. Drawn from one counter for all channels: a channel listened to again never shows
+   * a generation seen before.
+   */
   gen: number;
   wake: Set<() => void>;
   handlers: Set<PayloadHandler>;
+  lastUsed: number;
+  unlisten: (() => Promise<void>) | undefined;
 }
+
+/** A channel nobody has waited on for this long is UNLISTENed, so the set stays bounded. */
+const LINGER_MS = 60_000;
 
 export class Listener {
   private pool: Sql | undefined;
   private readonly channels = new Map<string, Channel>();
+  private counter = 0;
+  private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
     private readonly openPool: () => Sql,
     private readonly log: Logger,
+    private readonly lingerMs = LINGER_MS,
   ) {}
+
+  /** The channels LISTENed to now. */
+  listening(): string[] {
+    return [...this.channels.keys()];
+  }
 
   /** Starts listening on channel (once per process); resolves when LISTEN is in effect. */
   listen(channel: string): Promise<void> {
@@ -47,6 +64,7 @@ export class Listener {
       const done = () => {
         clearTimeout(timer);
         ch.wake.delete(done);
+        ch.lastUsed = Date.now();
         resolve();
       };
       const timer = setTimeout(done, ms);
@@ -56,6 +74,7 @@ export class Listener {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweeper);
     for (const ch of this.channels.values()) for (const w of [...ch.wake]) w();
     const pool = this.pool;
     this.pool = undefined;
@@ -64,21 +83,27 @@ export class Listener {
 
   private channel(name: string): Channel {
     let ch = this.channels.get(name);
-    if (ch !== undefined) return ch;
+    if (ch !== undefined) {
+      ch.lastUsed = Date.now();
+      return ch;
+    }
     const created: Channel = {
-      gen: 0,
+      gen: ++this.counter,
       wake: new Set(),
       handlers: new Set(),
       ready: Promise.resolve(),
+      lastUsed: Date.now(),
+      unlisten: undefined,
     };
     ch = created;
     this.channels.set(name, created);
     const bump = () => {
-      created.gen++;
+      created.gen = ++this.counter;
       for (const w of [...created.wake]) w();
     };
     if (this.closed) return created;
     this.pool ??= this.openPool();
+    this.sweeper ??= setInterval(() => this.sweep(), this.lingerMs).unref();
     created.ready = this.pool
       .listen(
         name,
@@ -98,11 +123,26 @@ export class Listener {
         // Also on reconnect: messages may have arrived while the connection was down.
         bump,
       )
-      .then(() => undefined)
+      .then((l) => {
+        created.unlisten = l.unlisten;
+      })
       .catch((err: unknown) => {
-        this.channels.delete(name);
+        if (this.channels.get(name) === created) this.channels.delete(name);
         throw err;
       });
     return created;
+  }
+
+  /** Drops channels with no waiters, no handlers and no use for lingerMs. */
+  private sweep(): void {
+    const cutoff = Date.now() - this.lingerMs;
+    for (const [name, ch] of this.channels) {
+      if (ch.wake.size > 0 || ch.handlers.size > 0 || ch.lastUsed > cutoff) continue;
+      if (ch.unlisten === undefined) continue; // LISTEN still on its way
+      this.channels.delete(name);
+      ch.unlisten().catch((err: unknown) =>
+        this.log.warn({ err: errorMessage(err), channel: name }, 'unlisten failed'),
+      );
+    }
   }
 }

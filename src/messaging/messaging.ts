@@ -61,7 +61,10 @@ export interface RecvOptions {
 }
 
 export interface MailboxWatch {
-  /** Resolves true once a message was sent to the mailbox since the watch began, false after ms. */
+  /**
+   * Resolves true once a message was sent to the mailbox since the watch began (or may have
+   * been: try again to take it), false after ms.
+   */
   wait(ms: number): Promise<boolean>;
 }
 
