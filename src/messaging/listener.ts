@@ -124,7 +124,7 @@ export class Listener {
         bump,
       )
       .then((l) => {
-        created.unlisten = l.unlisten;
+        created.unlisten = () => l.unlisten();
       })
       .catch((err: unknown) => {
         if (this.channels.get(name) === created) this.channels.delete(name);
