@@ -7,13 +7,13 @@ describe('delivery guarantees', () => {
     const os = await openTestOS({ executor: false });
     const m = os.messaging;
     await m.send('work', 'job-1');
-    const first = await m.recv('work', { ack: true, leaseMs: 300, timeout: 100 });
+    const first = await m.recv('work', { ack: true, leaseMs: 1000, timeout: 100 });
     expect(first?.body).toBe('job-1');
     expect(first?.deliveries).toBe(1);
     // Under the lease nobody else gets it.
     expect(await m.recv('work', { timeout: 50 })).toBeUndefined();
     expect((await m.stats('work'))[0]).toMatchObject({ pending: 0, leased: 1 });
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1100));
     const again = await m.recv('work', { ack: true, leaseMs: 5000, timeout: 1000 });
     expect(again?.seq).toBe(first?.seq);
     expect(again?.deliveries).toBe(2);
