@@ -73,19 +73,19 @@ describe('delivery guarantees', () => {
   it('expires messages past their mailbox retention and counts them', async () => {
     const os = await openTestOS({ executor: false });
     const m = os.messaging;
-    await m.createMailbox('slow-reader', { retentionMs: 200 });
+    await m.createMailbox('slow-reader', { retentionMs: 1000 });
     await m.createMailbox('keeper');
     await m.send('slow-reader', 1);
     await m.send('slow-reader', 2);
     await m.send('keeper', 3);
     expect(await m.expire()).toEqual([]);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1100));
     await m.send('slow-reader', 4);
     expect(await m.expire()).toEqual([{ mailbox: 'slow-reader', expired: 2 }]);
     const stats = await m.stats();
     expect(stats.map((s) => [s.mailbox, s.pending, s.expired, s.retentionS])).toEqual([
       ['keeper', 1, 0, 7 * 24 * 3600],
-      ['slow-reader', 1, 2, 0.2],
+      ['slow-reader', 1, 2, 1],
     ]);
     expect((await m.recv('slow-reader'))?.body).toBe(4);
   });
