@@ -21,9 +21,14 @@ describe('request/response', () => {
     expect(many).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(new Set(seen)).toEqual(new Set([client.messaging.address]));
     // Requests were deleted with their replies; replies are acked shortly after.
-    await new Promise((r) => setTimeout(r, 200));
-    const [row] = await server.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
-    expect(row?.n).toBe(0);
+    expect(
+      await eventually(async () => {
+        const [row] = await server.sql<
+          { n: number }[]
+        >`select count(*)::int as n from tableos.message`;
+        return row?.n === 0;
+      }),
+    ).toBe(true);
     await srv.stop();
   });
 
@@ -44,8 +49,9 @@ describe('request/response', () => {
     const left = await os.messaging.peek('fails');
     expect(left.map((m) => [m.body, m.topic])).toEqual([['x', 'rpc']]);
     const srv2 = await os.messaging.serve('fails', (req: string) => req + '!');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await os.messaging.peek('fails')).toEqual([]);
+    expect(await eventually(async () => (await os.messaging.peek('fails')).length === 0)).toBe(
+      true,
+    );
     await srv2.stop();
   });
 
@@ -99,3 +105,13 @@ describe('request/response', () => {
     for (const s of servers) await s.stop();
   });
 });
+
+/** Polls cond for up to 5 s; true as soon as it holds. */
+async function eventually(cond: () => Promise<boolean>): Promise<boolean> {
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return cond();
+}
