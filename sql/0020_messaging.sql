@@ -236,19 +236,23 @@ begin
 end;
 $$;
 
--- Acknowledges (deletes) messages; returns how many were still there. One primary-key delete
--- per message: a join would not prune partitions with a reusable plan.
+-- Acknowledges (deletes) messages; returns how many were still there. One join for the
+-- batch, pinned to a nested loop of primary-key probes so that each ack touches only its
+-- receiver's partition whatever the planner guesses about the array.
 create function tableos.msg_ack(p_receivers text[], p_seqs bigint[]) returns bigint
-language plpgsql as $$
+language plpgsql
+set plan_cache_mode = force_generic_plan
+set enable_hashjoin = off
+set enable_mergejoin = off
+set enable_seqscan = off
+as $$
 declare
-  v_n bigint := 0;
-  v_k bigint;
+  v_n bigint;
 begin
-  for i in 1 .. coalesce(cardinality(p_seqs), 0) loop
-    delete from tableos.message m where m.receiver = p_receivers[i] and m.seq = p_seqs[i];
-    get diagnostics v_k = row_count;
-    v_n := v_n + v_k;
-  end loop;
+  delete from tableos.message m
+   using unnest(p_receivers, p_seqs) a(r, s)
+   where m.receiver = a.r and m.seq = a.s;
+  get diagnostics v_n = row_count;
   return v_n;
 end;
 $$;

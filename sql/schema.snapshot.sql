@@ -134,16 +134,18 @@ $function$;
 CREATE OR REPLACE FUNCTION tableos.msg_ack(p_receivers text[], p_seqs bigint[])
  RETURNS bigint
  LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_hashjoin TO 'off'
+ SET enable_mergejoin TO 'off'
+ SET enable_seqscan TO 'off'
 AS $function$
 declare
-  v_n bigint := 0;
-  v_k bigint;
+  v_n bigint;
 begin
-  for i in 1 .. coalesce(cardinality(p_seqs), 0) loop
-    delete from tableos.message m where m.receiver = p_receivers[i] and m.seq = p_seqs[i];
-    get diagnostics v_k = row_count;
-    v_n := v_n + v_k;
-  end loop;
+  delete from tableos.message m
+   using unnest(p_receivers, p_seqs) a(r, s)
+   where m.receiver = a.r and m.seq = a.s;
+  get diagnostics v_n = row_count;
   return v_n;
 end;
 $function$;
