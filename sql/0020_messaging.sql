@@ -84,6 +84,10 @@ begin
   if found then
     raise exception 'invalid mailbox name %', coalesce(quote_literal(v_bad), 'NULL') using errcode = '22023';
   end if;
+  -- The client checks first with a clearer message; this holds for direct SQL callers.
+  if exists (select 1 from unnest(p_bodies) b where octet_length(b) > 262144) then
+    raise exception 'message body over the limit of 262144 bytes' using errcode = '54000';
+  end if;
   if p_ack_seqs is not null and cardinality(p_ack_seqs) > 0 then
     perform tableos.msg_ack(p_ack_receivers, p_ack_seqs);
   end if;
