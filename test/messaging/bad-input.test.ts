@@ -8,6 +8,7 @@ import {
   MessageTooLargeError,
 } from '../../src/messaging/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../src/messaging/validate.js';
+import { QueryError } from '../../src/kernel/errors.js';
 import { openTestOS } from '../support/db.js';
 
 describe('bad input', () => {
@@ -82,6 +83,13 @@ describe('bad input', () => {
     await expect(m.send('ok', 'nul\0byte')).rejects.toThrow(/NUL/);
     await expect(m.send('ok', 1, { id: '' })).rejects.toBeInstanceOf(BadOptionError);
     await expect(m.createMailbox('r', { retentionMs: -1 })).rejects.toBeInstanceOf(BadOptionError);
+
+    // The procedure holds the limit for direct SQL callers too.
+    const direct = (await os
+      .call('tableos.msg_send', ['ok'], ['sql'], [null], [null], [null], [`"${big}"`], [], [])
+      .catch((e: unknown) => e)) as QueryError;
+    expect(direct).toBeInstanceOf(QueryError);
+    expect(direct.sqlState).toBe('54000');
 
     // Hostile strings are data, not SQL.
     await m.send('ok', "'); delete from tableos.message; --", { topic: 'sql' });
