@@ -14,6 +14,40 @@ create table tableos.executor (
   constraint executor_status_check CHECK ((status = ANY (ARRAY['alive'::text, 'dead'::text, 'stopped'::text])))
 );
 
+create table tableos.mailbox (
+  name text not null,
+  created_at timestamp with time zone not null default now(),
+  retention interval not null default '7 days'::interval,
+  expired bigint not null default 0,
+  last_expired_at timestamp with time zone,
+  constraint mailbox_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$'::text)),
+  constraint mailbox_pkey PRIMARY KEY (name),
+  constraint mailbox_retention_check CHECK ((retention > '00:00:00'::interval))
+);
+
+create table tableos.message (
+  receiver text not null,
+  seq bigint not null default nextval('message_seq'::regclass),
+  sender text not null,
+  topic text not null default ''::text,
+  id text,
+  corr text,
+  body jsonb not null,
+  sent_at timestamp with time zone not null default now(),
+  claimed_until timestamp with time zone,
+  deliveries integer not null default 0,
+  constraint message_pkey PRIMARY KEY (receiver, seq)
+) partition by HASH (receiver);
+
+create table tableos.message_key (
+  sender text not null,
+  id text not null,
+  sent_at timestamp with time zone not null default now(),
+  constraint message_key_pkey PRIMARY KEY (sender, id)
+);
+
+create sequence tableos.message_seq;
+
 create table tableos.migration (
   name text not null,
   checksum text not null,
@@ -61,6 +95,7 @@ create table tableos.workflow_event (
 );
 
 CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_until) WHERE (status = 'alive'::text);
+CREATE INDEX message_topic_idx ON ONLY tableos.message USING btree (receiver, topic, seq);
 CREATE INDEX workflow_created_idx ON tableos.workflow USING btree (created_at);
 CREATE INDEX workflow_parent_idx ON tableos.workflow USING btree (parent_id) WHERE (parent_id IS NOT NULL);
 CREATE INDEX workflow_pending_executor_idx ON tableos.workflow USING btree (executor_id) WHERE (status = 'pending'::text);
@@ -136,6 +171,258 @@ AS $function$
   update tableos.executor set status = 'stopped', ended_at = clock_timestamp(), lease_until = clock_timestamp()
    where id = p_id and status = 'alive';
   select pg_notify('tableos_executor', json_build_object('id', p_id, 'status', 'stopped')::text);
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_ack(p_receivers text[], p_seqs bigint[])
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_hashjoin TO 'off'
+ SET enable_mergejoin TO 'off'
+ SET enable_seqscan TO 'off'
+AS $function$
+declare
+  v_n bigint;
+begin
+  delete from tableos.message m
+   using unnest(p_receivers, p_seqs) a(r, s)
+   where m.receiver = a.r and m.seq = a.s;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_channel(p_mailbox text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+AS $function$
+  select 'tableos_msg_' || md5(p_mailbox)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_create(p_name text, p_retention_ms bigint)
+ RETURNS mailbox
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_row tableos.mailbox;
+begin
+  if p_name is null or p_name !~ '^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$' then
+    raise exception 'invalid mailbox name %', coalesce(quote_literal(p_name), 'NULL') using errcode = '22023';
+  end if;
+  if p_retention_ms is not null and p_retention_ms <= 0 then
+    raise exception 'retention must be a positive number of milliseconds, got %', p_retention_ms
+      using errcode = '22023';
+  end if;
+  insert into tableos.mailbox as b (name, retention)
+  values (p_name, coalesce(make_interval(secs => p_retention_ms / 1000.0), interval '7 days'))
+  on conflict (name) do update
+    set retention = coalesce(make_interval(secs => p_retention_ms / 1000.0), b.retention)
+  returning * into v_row;
+  return v_row;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_expire()
+ RETURNS TABLE(mailbox text, expired bigint)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+begin
+  return query
+  with d as (
+    delete from tableos.message m
+     using tableos.mailbox b
+     where m.receiver = b.name and m.sent_at < clock_timestamp() - b.retention
+    returning m.receiver
+  ), c as (
+    select d.receiver, count(*) as n from d group by d.receiver
+  )
+  update tableos.mailbox b
+     set expired = b.expired + c.n, last_expired_at = clock_timestamp()
+    from c
+   where b.name = c.receiver
+  returning b.name, c.n;
+  delete from tableos.message_key k where k.sent_at < clock_timestamp() - interval '7 days';
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_lock(p_mailboxes text[], p_topic text, p_limit integer)
+ RETURNS SETOF message
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+begin
+  -- One statement per shape, so one mailbox is read in index order instead of sorted.
+  if cardinality(p_mailboxes) = 1 and p_topic is null then
+    return query
+    select * from tableos.message m
+     where m.receiver = p_mailboxes[1]
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  elsif cardinality(p_mailboxes) = 1 then
+    return query
+    select * from tableos.message m
+     where m.receiver = p_mailboxes[1] and m.topic = p_topic
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  elsif p_topic is null then
+    return query
+    select * from tableos.message m
+     where m.receiver = any(p_mailboxes)
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  else
+    return query
+    select * from tableos.message m
+     where m.receiver = any(p_mailboxes) and m.topic = p_topic
+       and (m.claimed_until is null or m.claimed_until < clock_timestamp())
+     order by m.seq limit p_limit
+     for update skip locked;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_peek(p_mailbox text, p_topic text, p_limit integer)
+ RETURNS SETOF message
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+begin
+  return query
+  select * from tableos.message m
+   where m.receiver = p_mailbox and (p_topic is null or m.topic = p_topic)
+   order by m.seq limit p_limit;
+  if not found and not exists (select 1 from tableos.mailbox b where b.name = p_mailbox) then
+    raise exception 'no mailbox named %', quote_literal(p_mailbox) using errcode = '42704';
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_send(p_receivers text[], p_senders text[], p_topics text[], p_ids text[], p_corrs text[], p_bodies text[], p_ack_receivers text[], p_ack_seqs bigint[])
+ RETURNS TABLE(ord integer, seq bigint)
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+#variable_conflict use_column
+declare
+  v_bad text;
+begin
+  select r into v_bad from unnest(p_receivers) r
+   where r is null or r !~ '^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$' limit 1;
+  if found then
+    raise exception 'invalid mailbox name %', coalesce(quote_literal(v_bad), 'NULL') using errcode = '22023';
+  end if;
+  -- The client checks first with a clearer message; this holds for direct SQL callers.
+  if exists (select 1 from unnest(p_bodies) b where octet_length(b) > 262144) then
+    raise exception 'message body over the limit of 262144 bytes' using errcode = '54000';
+  end if;
+  if p_ack_seqs is not null and cardinality(p_ack_seqs) > 0 then
+    perform tableos.msg_ack(p_ack_receivers, p_ack_seqs);
+  end if;
+  -- In name order, so two batches creating the same new mailboxes cannot deadlock.
+  insert into tableos.mailbox (name)
+  select distinct r from unnest(p_receivers) r
+   where not exists (select 1 from tableos.mailbox b where b.name = r)
+   order by r
+  on conflict do nothing;
+  return query
+  with rows as (
+    -- Seqs are drawn in argument order, so a batch from one sender keeps its order.
+    select u.*, nextval('tableos.message_seq') as seq
+      from unnest(p_receivers, p_senders, p_topics, p_ids, p_corrs, p_bodies)
+      with ordinality u(receiver, sender, topic, id, corr, body, ord)
+  ), keys as (
+    insert into tableos.message_key (sender, id)
+    select distinct r.sender, r.id from rows r where r.id is not null
+     order by r.sender, r.id
+    on conflict do nothing
+    returning sender, id
+  ), ins as (
+    insert into tableos.message (receiver, seq, sender, topic, id, corr, body)
+    select r.receiver, r.seq, r.sender, coalesce(r.topic, ''), r.id, r.corr, r.body::jsonb
+      from rows r
+     where r.id is null or exists (select 1 from keys k where k.sender = r.sender and k.id = r.id)
+    returning receiver, seq, topic, corr, body
+  ), notified as materialized (
+    -- RPC replies carry their body, so the caller waiting on one needs no further query.
+    -- Other messages only wake the receiver: their empty payloads fold into one
+    -- notification per receiver and transaction.
+    select i.seq,
+           pg_notify(tableos.msg_channel(i.receiver),
+             case when i.topic <> 'rpc.reply' then ''
+                  when octet_length(i.body::text) < 7000
+                  then json_build_object('seq', i.seq, 'corr', i.corr, 'body', i.body)::text
+                  else json_build_object('seq', i.seq)::text end) as n
+      from ins i
+  )
+  select r.ord::integer, n.seq
+    from rows r left join notified n on n.seq = r.seq
+   order by r.ord;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_stats(p_mailbox text)
+ RETURNS TABLE(mailbox text, pending bigint, leased bigint, oldest_at timestamp with time zone, expired bigint, retention_s double precision, created_at timestamp with time zone)
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+#variable_conflict use_column
+begin
+  return query
+  select b.name,
+         count(m.seq) filter (where m.claimed_until is null or m.claimed_until < clock_timestamp()),
+         count(m.seq) filter (where m.claimed_until >= clock_timestamp()),
+         min(m.sent_at), b.expired, extract(epoch from b.retention)::double precision, b.created_at
+    from tableos.mailbox b
+    left join tableos.message m on m.receiver = b.name
+   where p_mailbox is null or b.name = p_mailbox
+   group by b.name
+   order by b.name;
+  if not found and p_mailbox is not null then
+    raise exception 'no mailbox named %', quote_literal(p_mailbox) using errcode = '42704';
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.msg_take(p_mailboxes text[], p_topics text[], p_limits integer[], p_lease_ms integer[])
+ RETURNS TABLE(req integer, receiver text, seq bigint, sender text, topic text, id text, corr text, body jsonb, sent_at timestamp with time zone, deliveries integer, missing boolean)
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+#variable_conflict use_column
+declare
+  i integer;
+  v_seqs bigint[];
+begin
+  for i in 1 .. coalesce(cardinality(p_mailboxes), 0) loop
+    select array_agg(l.seq) into v_seqs
+      from tableos.msg_lock(array[p_mailboxes[i]], p_topics[i], p_limits[i]) l;
+    if v_seqs is null then
+      if not exists (select 1 from tableos.mailbox b where b.name = p_mailboxes[i]) then
+        return query select i, p_mailboxes[i], null::bigint, null::text, null::text, null::text,
+                            null::text, null::jsonb, null::timestamptz, null::integer, true;
+      end if;
+    elsif p_lease_ms[i] is null then
+      return query
+      delete from tableos.message m
+       where m.receiver = p_mailboxes[i] and m.seq = any(v_seqs)
+      returning i, m.receiver, m.seq, m.sender, m.topic, m.id, m.corr, m.body, m.sent_at,
+                m.deliveries + 1, false;
+    else
+      return query
+      update tableos.message m
+         set claimed_until = clock_timestamp() + make_interval(secs => p_lease_ms[i] / 1000.0),
+             deliveries = m.deliveries + 1
+       where m.receiver = p_mailboxes[i] and m.seq = any(v_seqs)
+      returning i, m.receiver, m.seq, m.sender, m.topic, m.id, m.corr, m.body, m.sent_at,
+                m.deliveries, false;
+    end if;
+  end loop;
+end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.noop()

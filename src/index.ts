@@ -5,3 +5,17 @@ export type { Sql, TransactionSql } from './kernel/database.js';
 export { listExecutors, type ExecutorRow } from './kernel/executor-registry.js';
 export { VERSION } from './kernel/version.js';
 export * from './workflows/index.js';
+export {
+  Messaging,
+  type MailboxStats,
+  type MailboxWatch,
+  type MessagingOptions,
+  type RecvOptions,
+  type SendOptions,
+  type SendResult,
+} from './messaging/messaging.js';
+export type { Message } from './messaging/queries.js';
+export type { CallOptions, Handler, ServeOptions, Server } from './messaging/rpc.js';
+export { channelFor, consumeInTx, sendInTx } from './messaging/workflow.js';
+export { MAX_MESSAGE_BYTES } from './messaging/validate.js';
+export * from './messaging/errors.js';

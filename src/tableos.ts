@@ -6,6 +6,7 @@ import { ClosedError } from './kernel/errors.js';
 import { ExecutorRegistry } from './kernel/executor-registry.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { migrate } from './kernel/migrator.js';
+import { Messaging } from './messaging/messaging.js';
 import { VERSION } from './kernel/version.js';
 import { Workflows } from './workflows/service.js';
 
@@ -23,6 +24,7 @@ export interface OpenOptions extends ConfigInput {
 export class TableOS {
   private closed = false;
   private workflowService: Workflows | undefined;
+  private messagingService: Messaging | undefined;
 
   private constructor(
     readonly config: Config,
@@ -63,6 +65,7 @@ export class TableOS {
         executor,
         version,
       );
+      if (executor) os.messagingService = os.newMessaging();
       return os;
     } catch (err) {
       await db.close();
@@ -89,6 +92,26 @@ export class TableOS {
     return this.workflowService;
   }
 
+  /** Durable mailboxes, request/response (created on first use). */
+  get messaging(): Messaging {
+    if (this.closed) throw new ClosedError();
+    this.messagingService ??= this.newMessaging();
+    return this.messagingService;
+  }
+
+  private newMessaging(): Messaging {
+    return new Messaging(
+      this.db.sql,
+      () => this.db.newPool({ max: 1 }),
+      this.log.child({ service: 'messaging' }),
+      {
+        address: this.executor ? `proc.${this.executor.id}`.slice(0, 128) : undefined,
+        // Executors run the retention sweep (no connection is opened until it runs).
+        expireEveryMs: this.executor ? 60_000 : 0,
+      },
+    );
+  }
+
   /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -96,6 +119,9 @@ export class TableOS {
     await this.workflowService
       ?.close()
       .catch((err: unknown) => this.log.warn({ err }, 'could not stop workflows'));
+    await this.messagingService?.close().catch((err: unknown) => {
+      this.log.warn({ err }, 'could not close messaging');
+    });
     try {
       await this.executor?.stop();
     } catch (err) {

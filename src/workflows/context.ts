@@ -1,5 +1,11 @@
 // The context a workflow runs with: every call goes through it, gets a position (seq), and
 // is either replayed from its recorded result or run and recorded.
+import {
+  workflowRecv,
+  workflowSend,
+  type WorkflowRecvOptions,
+  type WorkflowSendOptions,
+} from './messages.js';
 import crypto from 'node:crypto';
 import type { TransactionSql } from '../kernel/database.js';
 import { PG, pgCode } from '../kernel/pg-codes.js';
@@ -299,6 +305,27 @@ export class WorkflowContext {
 
   uuid(): Promise<string> {
     return this.recordValue('uuid', 'uuid', () => crypto.randomUUID());
+  }
+
+  /**
+   * Sends a message to one or more mailboxes (a workflow's mailbox is its id), exactly once:
+   * the send commits with its checkpoint and a replay sends nothing.
+   */
+  send(
+    to: string | readonly string[],
+    message: unknown,
+    opts: WorkflowSendOptions = {},
+  ): Promise<void> {
+    return workflowSend(this, to, message, opts);
+  }
+
+  /**
+   * Receives the next message sent to this workflow (of topic, if given), waiting up to
+   * timeoutMs (default 60 s, durable across restarts). The message is consumed in the
+   * transaction that records it. Resolves undefined on timeout.
+   */
+  recv<T = unknown>(opts: WorkflowRecvOptions = {}): Promise<T | undefined> {
+    return workflowRecv<T>(this, this.rt.sql, opts);
   }
 
   /** Publishes a value under key for others to read or wait on. */

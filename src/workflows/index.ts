@@ -16,6 +16,7 @@ export {
 } from './admin.js';
 export { WorkflowContext, type ChildHandle, type DurableWaitOptions } from './context.js';
 export { TableOSClient } from './client.js';
+export { workflowMailbox, type WorkflowRecvOptions, type WorkflowSendOptions } from './messages.js';
 export * from './errors.js';
 export { MAX_PAYLOAD_BYTES as WORKFLOW_MAX_PAYLOAD_BYTES } from './serialize.js';
 export type { WorkflowInfo, CallInfo as WorkflowCallInfo } from './rows.js';

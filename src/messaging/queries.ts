@@ -1,0 +1,150 @@
+// The messaging statements: each operation is one procedure call, batches passed as arrays.
+import type { Sql, TransactionSql } from '../kernel/database.js';
+import { QueryError } from '../kernel/errors.js';
+import { pgCode } from '../kernel/pg-codes.js';
+import { MailboxNotFoundError } from './errors.js';
+
+/** A message as a receiver gets it. */
+export interface Message<T = unknown> {
+  /** The receiving mailbox. */
+  mailbox: string;
+  /** Position in the order of sending; acks name a message by (mailbox, seq). */
+  seq: number;
+  /** The sender's mailbox name. */
+  sender: string;
+  topic: string | undefined;
+  /** The id the sender gave (its idempotency key), if any. */
+  id: string | undefined;
+  /** For replies: the correlation id of the request. */
+  corr: string | undefined;
+  body: T;
+  sentAt: Date;
+  /** 1 on first delivery; more when a lease ran out and the message came back. */
+  deliveries: number;
+}
+
+export interface MessageRow {
+  receiver: string;
+  seq: string;
+  sender: string;
+  topic: string;
+  id: string | null;
+  corr: string | null;
+  body: unknown;
+  sent_at: Date;
+  deliveries: number;
+}
+
+export function toMessage<T>(r: MessageRow): Message<T> {
+  return {
+    mailbox: r.receiver,
+    seq: Number(r.seq),
+    sender: r.sender,
+    topic: r.topic === '' ? undefined : r.topic,
+    id: r.id ?? undefined,
+    corr: r.corr ?? undefined,
+    body: r.body as T,
+    sentAt: r.sent_at,
+    deliveries: r.deliveries,
+  };
+}
+
+export interface SendRow {
+  receiver: string;
+  sender: string;
+  topic: string | undefined;
+  id: string | undefined;
+  corr: string | undefined;
+  body: string;
+}
+
+export interface Ack {
+  mailbox: string;
+  seq: number;
+}
+
+type Runner = Sql | TransactionSql;
+
+async function run<T>(sql: Runner, name: string, text: string, params: unknown[]): Promise<T[]> {
+  try {
+    return (await sql.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+  } catch (err) {
+    throw new QueryError(name, params, err);
+  }
+}
+
+const SEND =
+  'select ord, seq from tableos.msg_send($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])';
+
+/** Sends rows (and deletes acked messages) in one transaction; per row the seq, or undefined if a duplicate. */
+export async function sendRows(
+  sql: Runner,
+  rows: readonly SendRow[],
+  acks: readonly Ack[] = [],
+): Promise<(number | undefined)[]> {
+  const out = await run<{ ord: number; seq: string | null }>(sql, 'tableos.msg_send', SEND, [
+    rows.map((r) => r.receiver),
+    rows.map((r) => r.sender),
+    rows.map((r) => r.topic ?? null),
+    rows.map((r) => r.id ?? null),
+    rows.map((r) => r.corr ?? null),
+    rows.map((r) => r.body),
+    acks.map((a) => a.mailbox),
+    acks.map((a) => a.seq),
+  ]);
+  const seqs: (number | undefined)[] = new Array<number | undefined>(rows.length);
+  for (const o of out) seqs[o.ord - 1] = o.seq === null ? undefined : Number(o.seq);
+  return seqs;
+}
+
+export interface TakeRequest {
+  mailbox: string;
+  topic: string | undefined;
+  limit: number;
+  /** Lease for at-least-once delivery; undefined consumes on read. */
+  leaseMs: number | undefined;
+}
+
+const TAKE = 'select * from tableos.msg_take($1::text[], $2::text[], $3::integer[], $4::integer[])';
+
+/** One statement for many receive requests; per request its messages in order, or 'missing'. */
+export async function takeMessages(
+  sql: Runner,
+  reqs: readonly TakeRequest[],
+): Promise<(Message[] | 'missing')[]> {
+  const rows = await run<MessageRow & { req: number; missing: boolean }>(
+    sql,
+    'tableos.msg_take',
+    TAKE,
+    [
+      reqs.map((r) => r.mailbox),
+      reqs.map((r) => r.topic ?? null),
+      reqs.map((r) => r.limit),
+      reqs.map((r) => (r.leaseMs === undefined ? null : Math.ceil(r.leaseMs))),
+    ],
+  );
+  const out: (Message[] | 'missing')[] = reqs.map(() => []);
+  for (const r of rows) {
+    const i = r.req - 1;
+    if (r.missing) out[i] = 'missing';
+    else (out[i] as Message[]).push(toMessage(r));
+  }
+  for (const o of out) if (o !== 'missing') o.sort((a, b) => a.seq - b.seq);
+  return out;
+}
+
+export async function ackMessages(sql: Runner, acks: readonly Ack[]): Promise<number> {
+  const [row] = await run<{ n: string }>(
+    sql,
+    'tableos.msg_ack',
+    'select tableos.msg_ack($1::text[], $2::bigint[]) as n',
+    [acks.map((a) => a.mailbox), acks.map((a) => a.seq)],
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** Maps "no such mailbox" from a procedure to MailboxNotFoundError. */
+export function mailboxError(err: unknown, mailbox: string): unknown {
+  const cause = err instanceof QueryError ? err.cause : err;
+  return pgCode(cause) === '42704' ? new MailboxNotFoundError(mailbox) : err;
+}

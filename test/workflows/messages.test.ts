@@ -1,0 +1,122 @@
+// ctx.send / ctx.recv: workflows talking through mailboxes, exactly once.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, openTestOS } from '../support/db.js';
+
+const WORKER = fileURLToPath(new URL('./fixtures/msg-worker.ts', import.meta.url));
+const pools: postgres.Sql[] = [];
+afterAll(async () => {
+  for (const p of pools) await p.end();
+});
+
+function runWorker(url: string, env: Record<string, string> = {}) {
+  return new Promise<{
+    code: number | null;
+    signal: string | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+      env: { ...process.env, DATABASE_URL: url, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+describe('workflow messaging', () => {
+  it('sends to another workflow and receives by topic, with recv timing out to undefined', async () => {
+    const os = await openTestOS();
+    const wf = os.workflows;
+    const ponger = wf.workflow('ponger', async (ctx) => {
+      const ping = await ctx.recv<{ n: number }>({ topic: 'ping', timeoutMs: 10_000 });
+      await ctx.send('pinger-1', { n: (ping?.n ?? -1) + 1 }, { topic: 'pong' });
+      const nothing = await ctx.recv({ topic: 'never', timeoutMs: 50 });
+      return nothing === undefined ? 'timed out' : 'got something';
+    });
+    const pinger = wf.workflow('pinger', async (ctx) => {
+      await ctx.send('ponger-1', { n: 41 }, { topic: 'ping' });
+      return ctx.recv<{ n: number }>({ topic: 'pong', timeoutMs: 10_000 });
+    });
+    const b = await ponger.start([], { id: 'ponger-1' });
+    const a = await pinger.start([], { id: 'pinger-1' });
+    expect(await a.result({ timeoutMs: 20_000 })).toEqual({ n: 42 });
+    expect(await b.result({ timeoutMs: 20_000 })).toBe('timed out');
+    // Both messages were consumed; each send and receive is one recorded position.
+    const [left] = await os.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
+    expect(left!.n).toBe(0);
+    const calls = await os.sql<{ workflow_id: string; kind: string; name: string }[]>`
+      select workflow_id, kind, name from tableos.workflow_call
+       where kind in ('send', 'recv') order by workflow_id, seq`;
+    expect(calls).toEqual([
+      { workflow_id: 'pinger-1', kind: 'send', name: 'ponger-1' },
+      { workflow_id: 'pinger-1', kind: 'recv', name: 'pong' },
+      { workflow_id: 'ponger-1', kind: 'recv', name: 'ping' },
+      { workflow_id: 'ponger-1', kind: 'send', name: 'pinger-1' },
+      { workflow_id: 'ponger-1', kind: 'recv', name: 'never' },
+    ]);
+  });
+
+  it('receives a message sent from outside any workflow', async () => {
+    const os = await openTestOS();
+    const waiter = os.workflows.workflow('waiter', async (ctx) =>
+      ctx.recv<string>({ timeoutMs: 10_000 }),
+    );
+    const h = await waiter.start([], { id: 'waiter-1' });
+    await os.messaging.send('waiter-1', 'hello');
+    expect(await h.result({ timeoutMs: 20_000 })).toBe('hello');
+  });
+
+  it('refuses bad topics, timeouts and mailbox names before writing anything', async () => {
+    const os = await openTestOS();
+    const bad = os.workflows.workflow('bad', async (ctx, what: string) => {
+      if (what === 'topic') await ctx.send('x', 1, { topic: 'no spaces allowed' });
+      if (what === 'timeout') await ctx.recv({ timeoutMs: -5 });
+      if (what === 'to') await ctx.send('', 1);
+      return 'unreachable';
+    });
+    for (const what of ['topic', 'timeout', 'to']) {
+      const h = await bad.start([what], { id: `bad-${what}` });
+      await expect(h.result({ timeoutMs: 10_000 })).rejects.toThrow(/topic|timeout|mailbox/);
+    }
+    const [sent] = await os.sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
+    expect(sent!.n).toBe(0);
+    const idTooLong = os.workflows.workflow('long', async (ctx) => ctx.recv({ timeoutMs: 10 }));
+    const h = await idTooLong.start([], { id: `x${'y'.repeat(200)}` });
+    await expect(h.result({ timeoutMs: 10_000 })).rejects.toThrow(/cannot name a mailbox/);
+  });
+
+  for (const hit of [2, 5, 9]) {
+    it(`killed after transactional commit #${hit}: every message delivered and recorded once`, async () => {
+      const url = await createTestDatabase();
+      const sql = postgres(url, { max: 2, onnotice: () => undefined });
+      pools.push(sql);
+      const crashed = await runWorker(url, { TABLEOS_FAULT: `procedure-committed@${hit}` });
+      expect(crashed.signal).toBe('SIGKILL');
+      const after = await runWorker(url);
+      expect(after.stderr).toBe('');
+      expect(after.code).toBe(0);
+      expect(after.stdout.trim()).toBe('sent 0,1,2,3,4');
+      const got = await sql<
+        { n: number; c: number }[]
+      >`select n, count(*)::int as c from got group by n order by n`;
+      expect(got).toEqual([0, 1, 2, 3, 4].map((n) => ({ n, c: 1 })));
+      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from tableos.message`;
+      expect(left!.n).toBe(0);
+      const sends = await sql<{ n: number }[]>`
+        select count(*)::int as n from tableos.workflow_call where workflow_id = 'producer-1' and kind = 'send'`;
+      expect(sends[0]!.n).toBe(5);
+    });
+  }
+});
