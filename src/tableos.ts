@@ -21,6 +21,7 @@ export interface OpenOptions extends ConfigInput {
 
 export class TableOS {
   private closed = false;
+  private readonly closeHooks: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly config: Config,
@@ -80,9 +81,21 @@ export class TableOS {
     return callProcedure<Row>(this.db.sql, name, args);
   }
 
+  /** Runs fn at close, newest first, while the pool is still open (services stop their work here). */
+  onClose(fn: () => Promise<void>): void {
+    this.closeHooks.push(fn);
+  }
+
   /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const hook of this.closeHooks.splice(0).reverse()) {
+      try {
+        await hook();
+      } catch (err) {
+        this.log.warn({ err }, 'a service failed to stop cleanly');
+      }
+    }
     this.closed = true;
     try {
       await this.executor?.stop();

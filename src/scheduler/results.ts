@@ -1,0 +1,94 @@
+// Waiting for task results: settled at once for tasks this process ran, otherwise on the
+// tableos_task_done notification (one per completed batch), with a fetch of the final rows.
+import type { Sql } from '../kernel/database.js';
+import { errorMessage } from '../kernel/errors.js';
+import type { Logger } from '../kernel/logger.js';
+import { TaskFailedError } from './errors.js';
+import type { TaskState } from './types.js';
+
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface FinalRow {
+  id: string;
+  state: TaskState;
+  result: unknown;
+  error: string | null;
+}
+
+const FINAL = new Set<TaskState>(['done', 'failed', 'cancelled']);
+
+export class ResultWaiter {
+  private readonly waiters = new Map<string, Waiter[]>();
+  private listening: Promise<{ unlisten(): Promise<void> }> | undefined;
+  private toFetch = new Set<string>();
+  private fetching = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+  ) {}
+
+  /** Resolves with the task's result when it is done; rejects with TaskFailedError if it failed. */
+  async wait(id: string): Promise<unknown> {
+    const p = new Promise<unknown>((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(id, list);
+    });
+    this.listening ??= this.sql.listen('tableos_task_done', (payload) => {
+      for (const id of payload.split(',')) if (this.waiters.has(id)) this.toFetch.add(id);
+      this.fetch();
+    });
+    await this.listening;
+    // It may have finished before we listened.
+    this.toFetch.add(id);
+    this.fetch();
+    return p;
+  }
+
+  /** Settles waiters of a task this process just completed successfully (after its commit). */
+  succeeded(id: string, result: unknown): void {
+    const list = this.waiters.get(id);
+    if (list === undefined) return;
+    this.waiters.delete(id);
+    for (const w of list) w.resolve(result);
+  }
+
+  private settle(row: FinalRow): void {
+    if (!FINAL.has(row.state)) return;
+    const list = this.waiters.get(row.id);
+    if (list === undefined) return;
+    this.waiters.delete(row.id);
+    for (const w of list) {
+      if (row.state === 'done') w.resolve(row.result);
+      else w.reject(new TaskFailedError(row.id, row.state, row.error));
+    }
+  }
+
+  private fetch(): void {
+    if (this.fetching || this.toFetch.size === 0) return;
+    this.fetching = true;
+    const ids = [...this.toFetch];
+    this.toFetch.clear();
+    this.sql<FinalRow[]>`
+      select id, state, result, error from tableos.task where id = any(${ids}::bigint[])`
+      .then((rows) => rows.forEach((r) => this.settle(r)))
+      .catch((err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, 'could not fetch task results; retrying');
+        for (const id of ids) this.toFetch.add(id);
+      })
+      .finally(() => {
+        this.fetching = false;
+        if (this.toFetch.size > 0) setTimeout(() => this.fetch(), 100).unref();
+      });
+  }
+
+  async close(): Promise<void> {
+    const l = this.listening;
+    this.listening = undefined;
+    if (l) await (await l).unlisten().catch(() => undefined);
+  }
+}
