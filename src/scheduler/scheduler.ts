@@ -135,11 +135,11 @@ export class Scheduler {
     return this.results.wait(id);
   }
 
-  task(id: string | number): Promise<TaskRow> {
+  async task(id: string | number): Promise<TaskRow> {
     return proc.getTask(this.os.sql, v.taskId(id));
   }
 
-  cancel(id: string | number): Promise<TaskRow> {
+  async cancel(id: string | number): Promise<TaskRow> {
     return proc.cancelTask(this.os.sql, v.taskId(id));
   }
 
