@@ -134,7 +134,7 @@ export async function addCron(
       opts.backfill ?? false,
       next,
     ],
-    ['', '', '', '', '', '::jsonb'],
+    ['', '', '', '', '', '::text::jsonb'],
   );
 }
 
