@@ -82,7 +82,7 @@ describe('queues', () => {
     expect(b!.id).toBe(a.id);
     expect(b!.existed).toBe(true);
     expect(c!.id).not.toBe(a.id);
-    const [{ n }] = await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task where queue = 'd'`;
+    const [{ n }] = (await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task where queue = 'd'`) as unknown as [{ n: number }];
     expect(n).toBe(2);
     expect((await s.task(a.id)).payload).toEqual({ v: 1 });
   });
@@ -104,7 +104,7 @@ describe('queues', () => {
     await expect(s.task('999999')).rejects.toBeInstanceOf(UnknownTaskError);
     await expect(s.task('abc')).rejects.toBeInstanceOf(SchedulerInvalidError);
     await expect(s.start()).rejects.toThrow(/executor: false/);
-    const [{ n }] = await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task`;
+    const [{ n }] = (await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task`) as unknown as [{ n: number }];
     expect(n).toBe(0);
     const q = await s.getQueue('ok');
     expect(q.concurrency).toBeNull();
