@@ -3,7 +3,7 @@
 import type { Sql } from '../kernel/database.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
-import { TaskFailedError } from './errors.js';
+import { TaskFailedError, UnknownTaskError } from './errors.js';
 import type { TaskState } from './types.js';
 
 interface Waiter {
@@ -57,6 +57,12 @@ export class ResultWaiter {
     for (const w of list) w.resolve(result);
   }
 
+  private fail(id: string, err: unknown): void {
+    const list = this.waiters.get(id);
+    this.waiters.delete(id);
+    for (const w of list ?? []) w.reject(err);
+  }
+
   private settle(row: FinalRow): void {
     if (!FINAL.has(row.state)) return;
     const list = this.waiters.get(row.id);
@@ -75,14 +81,18 @@ export class ResultWaiter {
     this.toFetch.clear();
     this.sql<FinalRow[]>`
       select id, state, result, error from tableos.task where id = any(${ids}::bigint[])`
-      .then((rows) => rows.forEach((r) => this.settle(r)))
+      .then((rows) => {
+        rows.forEach((r) => this.settle(r));
+        const found = new Set(rows.map((r) => r.id));
+        for (const id of ids) if (!found.has(id)) this.fail(id, new UnknownTaskError(`unknown task id ${id}`));
+      })
       .catch((err: unknown) => {
         this.log.warn({ err: errorMessage(err) }, 'could not fetch task results; retrying');
         for (const id of ids) this.toFetch.add(id);
       })
       .finally(() => {
         this.fetching = false;
-        if (this.toFetch.size > 0) setTimeout(() => this.fetch(), 100).unref();
+        if (this.toFetch.size > 0) setTimeout(() => this.fetch(), 20).unref();
       });
   }
 

@@ -130,8 +130,7 @@ export class Scheduler {
     return new TaskHandle<T>(v.taskId(id), true, this);
   }
 
-  async waitFor(id: string): Promise<unknown> {
-    await this.task(id);
+  waitFor(id: string): Promise<unknown> {
     return this.results.wait(id);
   }
 

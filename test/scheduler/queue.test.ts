@@ -124,3 +124,22 @@ describe('queues', () => {
     await sleep(0);
   });
 });
+
+describe('handles', () => {
+  it('waits on a task by id from another node, and rejects an unknown id', async () => {
+    const worker = await openTestOS();
+    const client = await openTestOS({ databaseUrl: worker.config.databaseUrl!, executor: false });
+    const w = scheduler(worker);
+    w.register('echo', (p: unknown) => ({ echoed: p }));
+    await w.queue('h');
+    await w.start({ pollMs: 1000 });
+    const c = scheduler(client);
+    const h = await c.enqueue('h', 'echo', [1, 'two']);
+    expect(await c.handle(h.id).result()).toEqual({ echoed: [1, 'two'] });
+    await expect(c.handle('987654').result()).rejects.toBeInstanceOf(UnknownTaskError);
+    const queued = await c.enqueue('h', 'echo', 1, { delayMs: 60_000 });
+    expect((await c.cancel(queued.id)).state).toBe('cancelled');
+    await expect(queued.result()).rejects.toBeInstanceOf(TaskFailedError);
+    await expect(c.cancel(h.id)).rejects.toThrow(/only a queued task/);
+  });
+});
