@@ -31,21 +31,31 @@ export class ResultWaiter {
     private readonly log: Logger,
   ) {}
 
-  /** Resolves with the task's result when it is done; rejects with TaskFailedError if it failed. */
-  async wait(id: string): Promise<unknown> {
-    const p = new Promise<unknown>((resolve, reject) => {
-      const list = this.waiters.get(id) ?? [];
-      list.push({ resolve, reject });
-      this.waiters.set(id, list);
-    });
+  /** Starts listening; a task enqueued after this resolves cannot finish unseen. */
+  async ready(): Promise<void> {
     this.listening ??= this.sql.listen('tableos_task_done', (payload) => {
       for (const id of payload.split(',')) if (this.waiters.has(id)) this.toFetch.add(id);
       this.fetch();
     });
     await this.listening;
-    // It may have finished before we listened.
-    this.toFetch.add(id);
-    this.fetch();
+  }
+
+  /**
+   * Resolves with the task's result when it is done; rejects with TaskFailedError if it
+   * failed. `seen` says the task was enqueued after ready(), so no first look is needed.
+   */
+  async wait(id: string, seen = false): Promise<unknown> {
+    const p = new Promise<unknown>((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(id, list);
+    });
+    await this.ready();
+    if (!seen) {
+      // It may have finished before we listened.
+      this.toFetch.add(id);
+      this.fetch();
+    }
     return p;
   }
 

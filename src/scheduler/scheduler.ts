@@ -28,11 +28,13 @@ export class TaskHandle<T = unknown> {
     /** True when a live task with the same dedup key already existed and this is that task. */
     readonly existed: boolean,
     private readonly sched: Scheduler,
+    /** Enqueued here while listening for completions, so its end cannot go unseen. */
+    private readonly fresh = false,
   ) {}
 
   /** The handler's return value once done; rejects with TaskFailedError if it failed. */
   result(): Promise<T> {
-    return this.sched.waitFor(this.id) as Promise<T>;
+    return this.sched.waitFor(this.id, this.fresh) as Promise<T>;
   }
 
   status(): Promise<TaskRow> {
@@ -121,8 +123,9 @@ export class Scheduler {
     opts: EnqueueOptions = {},
   ): Promise<TaskHandle<T>> {
     const row = toRow(queue, kind, payload, opts);
+    await this.results.ready();
     const { id, existed } = await this.enqueuer.push(row);
-    return new TaskHandle<T>(id, existed, this);
+    return new TaskHandle<T>(id, existed, this, true);
   }
 
   /** A handle on an existing task, by id. */
@@ -130,8 +133,8 @@ export class Scheduler {
     return new TaskHandle<T>(v.taskId(id), true, this);
   }
 
-  waitFor(id: string): Promise<unknown> {
-    return this.results.wait(id);
+  waitFor(id: string, fresh = false): Promise<unknown> {
+    return this.results.wait(id, fresh);
   }
 
   async task(id: string | number): Promise<TaskRow> {

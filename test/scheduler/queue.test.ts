@@ -52,12 +52,10 @@ describe('queues', () => {
     s.register('rec', (p: { n: number }) => void order.push(p.n));
     await s.queue('p');
     await s.pause('p');
-    const hs = await Promise.all([
-      s.enqueue('p', 'rec', { n: 1 }, { priority: 0 }),
-      s.enqueue('p', 'rec', { n: 2 }, { priority: 10 }),
-      s.enqueue('p', 'rec', { n: 3 }, { priority: 5 }),
-      s.enqueue('p', 'rec', { n: 4 }, { priority: 10 }),
-    ]);
+    const hs = [];
+    for (const [n, priority] of [[1, 0], [2, 10], [3, 5], [4, 10]] as const) {
+      hs.push(await s.enqueue('p', 'rec', { n }, { priority }));
+    }
     await s.start({ capacity: 1, pollMs: 1000 });
     await s.resume('p');
     await Promise.all(hs.map((h) => h.result()));
