@@ -9,7 +9,12 @@ export async function main(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 3);
   const rounds = 3;
   const db = await benchDatabase();
-  const os = await TableOS.open({ databaseUrl: db.url, logger: silentLogger, executor: false, poolSize: 16 });
+  const os = await TableOS.open({
+    databaseUrl: db.url,
+    logger: silentLogger,
+    executor: false,
+    poolSize: 16,
+  });
   try {
     const call = () => os.call('tableos.noop');
     const raw = () => os.sql`select 1`;

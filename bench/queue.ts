@@ -21,10 +21,14 @@ async function tableos(url: string, n: number): Promise<number> {
     await s.queue('bench');
     await s.start({ capacity: 500, pollMs: 5000 });
     const t0 = performance.now();
-    const handles = await Promise.all(Array.from({ length: n }, (_, i) => s.enqueue('bench', 'noop', { i })));
+    const handles = await Promise.all(
+      Array.from({ length: n }, (_, i) => s.enqueue('bench', 'noop', { i })),
+    );
     await Promise.all(handles.map((h) => h.result()));
     const ms = performance.now() - t0;
-    const [row] = await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task where state = 'done'`;
+    const [row] = await os.sql<
+      { n: number }[]
+    >`select count(*)::int n from tableos.task where state = 'done'`;
     if (row?.n !== n) throw new Error(`tableos finished ${row?.n} of ${n} jobs`);
     return (n / ms) * 1000;
   } finally {
@@ -45,14 +49,19 @@ async function graphile(url: string, n: number): Promise<number> {
     noHandleSignals: true,
     pollInterval: 1000,
     logger,
-    taskList: { noop: async () => undefined },
+    taskList: { noop: () => Promise.resolve() },
   });
   runner.events.on('job:success', () => {
     if (++done === n) finish();
   });
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1000) {
-    await utils.addJobs(Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ identifier: 'noop', payload: { i: i + j } })));
+    await utils.addJobs(
+      Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
+        identifier: 'noop',
+        payload: { i: i + j },
+      })),
+    );
   }
   await all;
   const ms = performance.now() - t0;
@@ -68,7 +77,18 @@ async function ensureRedis(): Promise<void> {
       s.on('error', () => r(false));
     });
   if (await up()) return;
-  spawnSync('redis-server', ['--port', String(REDIS.port), '--bind', REDIS.host, '--save', '', '--appendonly', 'no', '--daemonize', 'yes']);
+  spawnSync('redis-server', [
+    '--port',
+    String(REDIS.port),
+    '--bind',
+    REDIS.host,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'yes',
+  ]);
   for (let i = 0; i < 50 && !(await up()); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
@@ -79,7 +99,7 @@ async function bullmq(n: number): Promise<number> {
   let done = 0;
   let finish: () => void = () => undefined;
   const all = new Promise<void>((r) => (finish = r));
-  const worker = new Worker(name, async () => undefined, {
+  const worker = new Worker(name, () => Promise.resolve(), {
     connection: new Redis(REDIS),
     concurrency: 50,
   });
@@ -89,7 +109,12 @@ async function bullmq(n: number): Promise<number> {
   await worker.waitUntilReady();
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
+        name: 'noop',
+        data: { i: i + j },
+      })),
+    );
   }
   await all;
   const ms = performance.now() - t0;

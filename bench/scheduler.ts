@@ -66,7 +66,9 @@ async function offered(parts: Partition[], rate: number, ms: number) {
     const due = Math.floor(((performance.now() - t0) * rate) / 1000);
     for (; sent < due; sent++) {
       const intended = t0 + (sent * 1000) / rate;
-      pending.push(scheduleOne(parts, sent, done).then(() => void lat.push(performance.now() - intended)));
+      pending.push(
+        scheduleOne(parts, sent, done).then(() => void lat.push(performance.now() - intended)),
+      );
     }
     await sleep(1);
   }
@@ -141,7 +143,12 @@ export async function main(args: string[]): Promise<void> {
     const byPartitions: Record<string, number> = {};
     for (const p of [1, 2, 4, 8]) {
       const url = await db.create(`p${p}`);
-      const os = await TableOS.open({ databaseUrl: url, logger: silentLogger, executor: false, poolSize: 16 });
+      const os = await TableOS.open({
+        databaseUrl: url,
+        logger: silentLogger,
+        executor: false,
+        poolSize: 16,
+      });
       const parts = await setup(os, p);
       await maxThroughput(parts, 300, 512);
       byPartitions[p] = await maxThroughput(parts, ms, 1024);
@@ -151,20 +158,33 @@ export async function main(args: string[]): Promise<void> {
     const best = Math.max(...Object.values(byPartitions));
     const bestP = Number(Object.keys(byPartitions).find((k) => byPartitions[k] === best));
     const url = await db.create('curve');
-    const os = await TableOS.open({ databaseUrl: url, logger: silentLogger, executor: false, poolSize: 16 });
+    const os = await TableOS.open({
+      databaseUrl: url,
+      logger: silentLogger,
+      executor: false,
+      poolSize: 16,
+    });
     const parts = await setup(os, bestP);
     await offered(parts, 2000, 300);
     const curve = [];
     for (const f of [0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.2]) {
       const r = await offered(parts, Math.round(best * f), ms);
       curve.push(r);
-      console.log(`offered ${r.offered}/s: ${r.ops_s} tasks/s p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms`);
+      console.log(
+        `offered ${r.offered}/s: ${r.ops_s} tasks/s p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms`,
+      );
     }
     await os.close();
     const half = curve[2]!;
     report({
       bench: 'scheduler',
-      tableos: { ops_s: best, p50_ms: half.p50_ms, p99_ms: half.p99_ms, at_offered: half.offered, partitions: bestP },
+      tableos: {
+        ops_s: best,
+        p50_ms: half.p50_ms,
+        p99_ms: half.p99_ms,
+        at_offered: half.offered,
+        partitions: bestP,
+      },
       peer: { name: 'plain PL/pgSQL FIFO procedure, 16 clients', ops_s: peer },
       ratio: round(best / peer, 2),
       max_by_partitions: byPartitions,

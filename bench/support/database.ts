@@ -39,12 +39,14 @@ export async function benchDatabase(): Promise<BenchDatabase> {
   };
   const url = await create('tableos');
   const [sc] = await admin<{ s: string }[]>`select current_setting('synchronous_commit') as s`;
-  if (sc?.s !== 'on') throw new Error(`synchronous_commit is ${sc?.s}; benchmarks claim durability and need it on`);
+  if (sc?.s !== 'on')
+    throw new Error(`synchronous_commit is ${sc?.s}; benchmarks claim durability and need it on`);
   return {
     url,
     create,
     async close() {
-      for (const db of made) await admin.unsafe(`drop database if exists ${db} with (force)`).catch(() => undefined);
+      for (const db of made)
+        await admin.unsafe(`drop database if exists ${db} with (force)`).catch(() => undefined);
       await admin.end();
       await cluster?.stop();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });

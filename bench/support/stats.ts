@@ -29,7 +29,11 @@ export function round(x: number, digits = 1): number {
 }
 
 /** Runs fn with `concurrency` loops in flight until `ms` have passed; returns per-op latencies. */
-export async function timed(fn: () => Promise<unknown>, ms: number, concurrency = 1): Promise<Figures> {
+export async function timed(
+  fn: () => Promise<unknown>,
+  ms: number,
+  concurrency = 1,
+): Promise<Figures> {
   const lat: number[] = [];
   const t0 = performance.now();
   const end = t0 + ms;

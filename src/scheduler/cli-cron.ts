@@ -75,8 +75,15 @@ export function register(program: Command): void {
       .action(async (name: string, _o: unknown, cmd: Command) => {
         await withOS(cmd, async (os) => {
           const c = scheduler(os).cron;
-          const row = verb === 'pause' ? await c.pause(name) : verb === 'resume' ? await c.resume(name) : await c.remove(name);
-          process.stdout.write(`${row.name} ${verb === 'rm' ? 'removed' : verb === 'pause' ? 'paused' : 'resumed'}\n`);
+          const row =
+            verb === 'pause'
+              ? await c.pause(name)
+              : verb === 'resume'
+                ? await c.resume(name)
+                : await c.remove(name);
+          process.stdout.write(
+            `${row.name} ${verb === 'rm' ? 'removed' : verb === 'pause' ? 'paused' : 'resumed'}\n`,
+          );
         });
       });
   }

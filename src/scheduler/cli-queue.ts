@@ -6,9 +6,20 @@ import { intArg, print } from './cli-util.js';
 import { scheduler } from './index.js';
 import type { QueueRow } from './types.js';
 
-const COLUMNS = ['name', 'policy', 'partition', 'paused', 'running', 'queued', 'concurrency', 'per_executor', 'per_key', 'rate'];
+const COLUMNS = [
+  'name',
+  'policy',
+  'partition',
+  'paused',
+  'running',
+  'queued',
+  'concurrency',
+  'per_executor',
+  'per_key',
+  'rate',
+];
 
-async function view(rows: QueueRow[], queued: Map<string, number>) {
+function view(rows: QueueRow[], queued: Map<string, number>) {
   return rows.map((q) => ({
     name: q.name,
     policy: q.policy,
@@ -36,7 +47,7 @@ export function register(program: Command): void {
         if (opts.json) return print(rows, true);
         const depth = await os.sql<{ queue: string; n: number }[]>`
           select queue, count(*)::int n from tableos.task where state = 'queued' group by 1`;
-        print(await view(rows, new Map(depth.map((d) => [d.queue, d.n]))), false, COLUMNS);
+        print(view(rows, new Map(depth.map((d) => [d.queue, d.n]))), false, COLUMNS);
       });
     });
 
@@ -50,9 +61,20 @@ export function register(program: Command): void {
         const q = await scheduler(os).getQueue(name);
         const states = await os.sql<{ state: string; n: number }[]>`
           select state, count(*)::int n from tableos.task where queue = ${name} group by 1 order by 1`;
-        if (opts.json) return print([{ ...q, tasks: Object.fromEntries(states.map((s) => [s.state, s.n])) }], true);
-        const [v] = await view([q], new Map(states.filter((s) => s.state === 'queued').map((s) => [name, s.n])));
-        print(Object.entries(v!).map(([field, value]) => ({ field, value })), false, ['field', 'value']);
+        if (opts.json)
+          return print(
+            [{ ...q, tasks: Object.fromEntries(states.map((s) => [s.state, s.n])) }],
+            true,
+          );
+        const [v] = view(
+          [q],
+          new Map(states.filter((s) => s.state === 'queued').map((s) => [name, s.n])),
+        );
+        print(
+          Object.entries(v!).map(([field, value]) => ({ field, value })),
+          false,
+          ['field', 'value'],
+        );
         print(states, false, ['state', 'n']);
       });
     });
@@ -71,13 +93,24 @@ export function register(program: Command): void {
     .action(
       async (
         name: string,
-        o: { policy?: string; partition?: string; concurrency?: string; perExecutor?: string; perKey?: string; rate?: string; json?: boolean },
+        o: {
+          policy?: string;
+          partition?: string;
+          concurrency?: string;
+          perExecutor?: string;
+          perKey?: string;
+          rate?: string;
+          json?: boolean;
+        },
         cmd: Command,
       ) => {
         let rateLimit: { count: number; periodMs: number } | null = null;
         if (o.rate !== undefined) {
           const m = /^(\d+)\/(\d+)(ms)?$/.exec(o.rate.trim());
-          if (!m) throw new SchedulerInvalidError(`--rate must look like COUNT/MILLISECONDS, e.g. 100/1000; got ${JSON.stringify(o.rate)}`);
+          if (!m)
+            throw new SchedulerInvalidError(
+              `--rate must look like COUNT/MILLISECONDS, e.g. 100/1000; got ${JSON.stringify(o.rate)}`,
+            );
           rateLimit = { count: Number(m[1]), periodMs: Number(m[2]) };
         }
         const opts = {
@@ -90,15 +123,22 @@ export function register(program: Command): void {
         };
         await withOS(cmd, async (os) => {
           const q = await scheduler(os).queue(name, opts);
-          print(await view([q], new Map()), o.json, COLUMNS);
+          print(view([q], new Map()), o.json, COLUMNS);
         });
       },
     );
 
-  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+  for (const [verb, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
     queue
       .command(verb)
-      .description(paused ? 'stop placing tasks of a queue (running ones finish)' : 'place tasks of a paused queue again')
+      .description(
+        paused
+          ? 'stop placing tasks of a queue (running ones finish)'
+          : 'place tasks of a paused queue again',
+      )
       .argument('<name>')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         await withOS(cmd, async (os) => {

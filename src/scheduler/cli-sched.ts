@@ -6,7 +6,9 @@ import { scheduler } from './index.js';
 import type { TaskState } from './types.js';
 
 export function register(program: Command): void {
-  const sched = program.command('sched').description('scheduler: workers, tasks, placement policies');
+  const sched = program
+    .command('sched')
+    .description('scheduler: workers, tasks, placement policies');
 
   sched
     .command('workers')
@@ -30,7 +32,17 @@ export function register(program: Command): void {
             kinds: w.kinds === null ? '*' : w.kinds.join(','),
           })),
           false,
-          ['id', 'partition', 'status', 'running', 'capacity', 'mem_free_mb', 'mem_total_mb', 'shards', 'kinds'],
+          [
+            'id',
+            'partition',
+            'status',
+            'running',
+            'capacity',
+            'mem_free_mb',
+            'mem_total_mb',
+            'shards',
+            'kinds',
+          ],
         );
       });
     });
@@ -40,7 +52,10 @@ export function register(program: Command): void {
     .description('list recent tasks, newest first, or show one task by id')
     .argument('[id]', 'a task id')
     .option('-q, --queue <queue>', 'only this queue')
-    .option('-s, --state <state>', 'only this state (queued|assigned|running|done|failed|cancelled)')
+    .option(
+      '-s, --state <state>',
+      'only this state (queued|assigned|running|done|failed|cancelled)',
+    )
     .option('-n, --limit <n>', 'most rows', '50')
     .option('--json', 'print rows as JSON lines')
     .action(
@@ -54,7 +69,9 @@ export function register(program: Command): void {
           if (id !== undefined) {
             const t = await s.task(id);
             return print(
-              opts.json ? [t] : Object.entries(t).map(([field, value]) => ({ field, value })),
+              opts.json
+                ? [t]
+                : Object.entries(t).map(([field, value]: [string, unknown]) => ({ field, value })),
               opts.json,
               opts.json ? undefined : ['field', 'value'],
             );
@@ -79,7 +96,18 @@ export function register(program: Command): void {
               error: t.error,
             })),
             false,
-            ['id', 'queue', 'kind', 'state', 'priority', 'worker', 'attempts', 'created', 'finished', 'error'],
+            [
+              'id',
+              'queue',
+              'kind',
+              'state',
+              'priority',
+              'worker',
+              'attempts',
+              'created',
+              'finished',
+              'error',
+            ],
           );
         });
       },
@@ -87,16 +115,24 @@ export function register(program: Command): void {
 
   sched
     .command('policy')
-    .description('list policies; show a queue\'s policy; or swap it: sched policy QUEUE NAME')
+    .description("list policies; show a queue's policy; or swap it: sched policy QUEUE NAME")
     .argument('[queue]', 'queue name')
     .argument('[name]', 'policy to use from now on')
     .option('--json', 'print rows as JSON lines')
-    .action(async (queue: string | undefined, name: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-      await withOS(cmd, async (os) => {
-        const s = scheduler(os);
-        if (queue === undefined) return print(await s.policies(), opts.json, ['name', 'fn', 'description']);
-        const q = name === undefined ? await s.getQueue(queue) : await s.setPolicy(queue, name);
-        print([{ queue: q.name, policy: q.policy }], opts.json);
-      });
-    });
+    .action(
+      async (
+        queue: string | undefined,
+        name: string | undefined,
+        opts: { json?: boolean },
+        cmd: Command,
+      ) => {
+        await withOS(cmd, async (os) => {
+          const s = scheduler(os);
+          if (queue === undefined)
+            return print(await s.policies(), opts.json, ['name', 'fn', 'description']);
+          const q = name === undefined ? await s.getQueue(queue) : await s.setPolicy(queue, name);
+          print([{ queue: q.name, policy: q.policy }], opts.json);
+        });
+      },
+    );
 }

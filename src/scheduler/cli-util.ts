@@ -2,7 +2,11 @@
 import { formatJsonLines, formatTable, type Row } from '../cli/format.js';
 import { SchedulerInvalidError } from './errors.js';
 
-export function print(rows: readonly object[], json: boolean | undefined, columns?: string[]): void {
+export function print(
+  rows: readonly object[],
+  json: boolean | undefined,
+  columns?: string[],
+): void {
   if (json) {
     if (rows.length > 0) process.stdout.write(formatJsonLines(rows) + '\n');
     return;

@@ -41,7 +41,8 @@ function validZone(tz: string): boolean {
 
 export function nextAfter(expr: string, tz: string, from: Date): Date {
   const next = parseCron(expr, tz).nextRun(from);
-  if (next === null) throw new SchedulerInvalidError(`cron expression ${JSON.stringify(expr)} never fires`);
+  if (next === null)
+    throw new SchedulerInvalidError(`cron expression ${JSON.stringify(expr)} never fires`);
   return next;
 }
 
@@ -56,7 +57,9 @@ export function dueTicks(row: CronRow, now: Date): { ticks: Date[]; next: Date }
   }
   // Without backfill only the latest due tick fires; missed ones are skipped.
   const fire = row.backfill ? ticks : ticks.slice(-1);
-  const next = job.nextRun(t !== null && t.getTime() > now.getTime() ? new Date(t.getTime() - 1) : now);
+  const next = job.nextRun(
+    t !== null && t.getTime() > now.getTime() ? new Date(t.getTime() - 1) : now,
+  );
   return { ticks: fire, next: next ?? new Date('9999-12-31T00:00:00Z') };
 }
 

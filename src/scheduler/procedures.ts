@@ -107,10 +107,12 @@ export function registerWorker(
 }
 
 export async function setWorkerKinds(sql: Sql, executor: string, kinds: string[]): Promise<void> {
-  await run(sql, 'tableos.sched_worker_kinds', 'select tableos.sched_worker_kinds($1, $2::text[])', [
-    executor,
-    kinds,
-  ]);
+  await run(
+    sql,
+    'tableos.sched_worker_kinds',
+    'select tableos.sched_worker_kinds($1, $2::text[])',
+    [executor, kinds],
+  );
 }
 
 export async function releaseWorkers(sql: Sql, executor: string): Promise<number> {
@@ -150,7 +152,16 @@ export async function upsertQueue(
     sql,
     'tableos.sched_queue_upsert',
     'select * from tableos.sched_queue_upsert($1, $2, $3, $4, $5, $6, $7, $8)',
-    [name, o.policy, o.partition, o.concurrency, o.perExecutor, o.perKey, o.rateLimit, o.ratePeriodMs],
+    [
+      name,
+      o.policy,
+      o.partition,
+      o.concurrency,
+      o.perExecutor,
+      o.perKey,
+      o.rateLimit,
+      o.ratePeriodMs,
+    ],
   );
   return r!;
 }

@@ -94,7 +94,8 @@ export class ResultWaiter {
       .then((rows) => {
         rows.forEach((r) => this.settle(r));
         const found = new Set(rows.map((r) => r.id));
-        for (const id of ids) if (!found.has(id)) this.fail(id, new UnknownTaskError(`unknown task id ${id}`));
+        for (const id of ids)
+          if (!found.has(id)) this.fail(id, new UnknownTaskError(`unknown task id ${id}`));
       })
       .catch((err: unknown) => {
         this.log.warn({ err: errorMessage(err) }, 'could not fetch task results; retrying');

@@ -111,7 +111,8 @@ export class Runner {
     proc
       .reclaim(this.os.sql)
       .then((n) => {
-        if (n > 0) this.log.info({ requeued: n, dead: msg.id }, 'reclaimed tasks of a dead executor');
+        if (n > 0)
+          this.log.info({ requeued: n, dead: msg.id }, 'reclaimed tasks of a dead executor');
       })
       .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'reclaim failed'));
   }
@@ -173,7 +174,11 @@ export class Runner {
         const value = await handler(task.payload, task);
         outcome = { id: task.id, result: value === undefined ? null : toJson(value), error: null };
       } catch (err) {
-        outcome = { id: task.id, result: null, error: errorMessage(err).slice(0, MAX_ERROR) || 'error' };
+        outcome = {
+          id: task.id,
+          result: null,
+          error: errorMessage(err).slice(0, MAX_ERROR) || 'error',
+        };
       }
     }
     try {
@@ -187,7 +192,8 @@ export class Runner {
   private async completeBatch(outcomes: proc.Outcome[]): Promise<void[]> {
     const next = await proc.complete(this.os.sql, this.executorId, outcomes);
     for (const o of outcomes) {
-      if (o.error === null) this.results.succeeded(o.id, o.result === null ? null : JSON.parse(o.result));
+      if (o.error === null)
+        this.results.succeeded(o.id, o.result === null ? null : JSON.parse(o.result));
     }
     this.runAll(next);
     return outcomes.map(() => undefined);

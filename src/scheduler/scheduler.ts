@@ -47,7 +47,10 @@ const STATES = new Set<TaskState>(['queued', 'assigned', 'running', 'done', 'fai
 export class Scheduler {
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly results: ResultWaiter;
-  private readonly enqueuer: Batcher<proc.EnqueueRow, { ord: number; id: string; existed: boolean }>;
+  private readonly enqueuer: Batcher<
+    proc.EnqueueRow,
+    { ord: number; id: string; existed: boolean }
+  >;
   private runner: Runner | undefined;
   private cronRunner: CronRunner | undefined;
 
@@ -66,7 +69,9 @@ export class Scheduler {
     const isNew = !this.handlers.has(kind);
     this.handlers.set(kind, handler);
     if (isNew && this.runner) {
-      this.runner.kindsChanged().catch((err: unknown) => this.os.log.warn({ err }, 'could not update worker kinds'));
+      this.runner
+        .kindsChanged()
+        .catch((err: unknown) => this.os.log.warn({ err }, 'could not update worker kinds'));
     }
     return this;
   }
@@ -76,7 +81,8 @@ export class Scheduler {
     v.name('queue name', name);
     const rate = opts.rateLimit ?? null;
     return proc.upsertQueue(this.os.sql, name, {
-      policy: opts.policy === undefined ? null : v.name('policy', opts.policy, /^[a-z][a-z0-9_]{0,62}$/),
+      policy:
+        opts.policy === undefined ? null : v.name('policy', opts.policy, /^[a-z][a-z0-9_]{0,62}$/),
       partition: v.optInt('partition', opts.partition, 0),
       concurrency: v.optInt('concurrency', opts.concurrency, 1),
       perExecutor: v.optInt('perExecutor', opts.perExecutor, 1),
@@ -145,7 +151,9 @@ export class Scheduler {
     return proc.cancelTask(this.os.sql, v.taskId(id));
   }
 
-  async tasks(filter: { queue?: string; state?: TaskState; limit?: number } = {}): Promise<TaskRow[]> {
+  async tasks(
+    filter: { queue?: string; state?: TaskState; limit?: number } = {},
+  ): Promise<TaskRow[]> {
     if (filter.state !== undefined && !STATES.has(filter.state)) {
       throw new SchedulerInvalidError(
         `unknown task state ${JSON.stringify(filter.state)}; one of ${[...STATES].join(', ')}`,
@@ -168,7 +176,9 @@ export class Scheduler {
   /** Offers this executor's slots and runs registered handlers; also fires cron schedules. */
   async start(opts: WorkerOptions = {}): Promise<void> {
     if (this.os.executor === undefined) {
-      throw new NotExecutorError('this node was opened with executor: false; it can enqueue but not run tasks');
+      throw new NotExecutorError(
+        'this node was opened with executor: false; it can enqueue but not run tasks',
+      );
     }
     if (this.runner) return;
     const partitions = opts.partitions ?? [0];
@@ -211,7 +221,8 @@ export class Scheduler {
       v.payload(opts.payload);
       return addCron(this.os.sql, name, expr, opts);
     },
-    list: (): Promise<CronRow[]> => this.os.sql<CronRow[]>`select * from tableos.cron order by name`,
+    list: (): Promise<CronRow[]> =>
+      this.os.sql<CronRow[]>`select * from tableos.cron order by name`,
     pause: (name: string) => pauseCron(this.os.sql, name, true),
     resume: (name: string) => pauseCron(this.os.sql, name, false),
     remove: (name: string) => proc.one<CronRow>(this.os.sql, 'tableos.sched_cron_remove', [name]),
@@ -225,7 +236,9 @@ function toRow(queue: string, kind: string, payload: unknown, o: EnqueueOptions)
   let runAt: string | null = null;
   if (o.delayMs !== undefined) {
     if (typeof o.delayMs !== 'number' || !Number.isFinite(o.delayMs) || o.delayMs < 0) {
-      throw new SchedulerInvalidError(`delayMs must be a finite number >= 0, got ${String(o.delayMs)}`);
+      throw new SchedulerInvalidError(
+        `delayMs must be a finite number >= 0, got ${String(o.delayMs)}`,
+      );
     }
     runAt = new Date(Date.now() + o.delayMs).toISOString();
   } else if (o.runAt !== undefined) {
@@ -247,4 +260,3 @@ function toRow(queue: string, kind: string, payload: unknown, o: EnqueueOptions)
     maxAttempts: v.optInt('maxAttempts', o.maxAttempts, 1),
   };
 }
-

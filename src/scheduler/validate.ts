@@ -47,7 +47,9 @@ export function payload(v: unknown): string | null {
   }
   if (json === undefined) throw new SchedulerInvalidError('payload is not JSON-serialisable');
   if (json.includes('\\u0000')) {
-    throw new SchedulerInvalidError('payload must not contain NUL characters (jsonb cannot hold them)');
+    throw new SchedulerInvalidError(
+      'payload must not contain NUL characters (jsonb cannot hold them)',
+    );
   }
   if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) {
     throw new SchedulerInvalidError(

@@ -11,15 +11,21 @@ describe('scheduler CLI', () => {
       expect(r.code).toBe(0);
       return r.stdout;
     };
-    expect(await ok(['queue', 'create', 'mail', '--concurrency', '5', '--rate', '10/1000'])).toMatch(
-      /mail \| fifo/,
-    );
+    expect(
+      await ok(['queue', 'create', 'mail', '--concurrency', '5', '--rate', '10/1000']),
+    ).toMatch(/mail \| fifo/);
     expect(await ok(['sched', 'policy', 'mail', 'least_loaded'])).toMatch(/mail\s+\| least_loaded/);
     expect(await ok(['queue', 'pause', 'mail'])).toBe('mail paused\n');
-    const list = JSON.parse(await ok(['queue', 'list', '--json'])) as { paused: boolean; policy: string; concurrency: number };
+    const list = JSON.parse(await ok(['queue', 'list', '--json'])) as {
+      paused: boolean;
+      policy: string;
+      concurrency: number;
+    };
     expect(list).toMatchObject({ paused: true, policy: 'least_loaded', concurrency: 5 });
     expect(await ok(['queue', 'resume', 'mail'])).toBe('mail resumed\n');
-    expect(await ok(['cron', 'add', 'digest', '0 */5 * * * *', '--queue', 'mail', '--kind', 'digest'])).toMatch(/digest/);
+    expect(
+      await ok(['cron', 'add', 'digest', '0 */5 * * * *', '--queue', 'mail', '--kind', 'digest']),
+    ).toMatch(/digest/);
     expect(await ok(['cron', 'list'])).toMatch(/digest \| 0 \*\/5 \* \* \* \*/);
     expect(await ok(['cron', 'rm', 'digest'])).toBe('digest removed\n');
     expect(await ok(['sched', 'policy'])).toMatch(/locality/);
@@ -33,11 +39,16 @@ describe('scheduler CLI', () => {
     await bad(['sched', 'policy', 'mail', 'random'], /unknown policy 'random'/);
     await bad(['queue', 'create', 'mail', '--per-key', '-2'], /per-key|perKey/);
     await bad(['queue', 'create', 'mail', '--rate', 'fast'], /--rate must look like/);
-    await bad(['cron', 'add', 'x', 'every tuesday', '--queue', 'mail', '--kind', 'k'], /invalid cron expression/);
+    await bad(
+      ['cron', 'add', 'x', 'every tuesday', '--queue', 'mail', '--kind', 'k'],
+      /invalid cron expression/,
+    );
     await bad(['sched', 'tasks', '424242'], /unknown task id 424242/);
     await bad(['queue', 'frobnicate'], /unknown command/, 2);
     // Nothing changed by the failures.
-    const after = JSON.parse(await ok(['queue', 'show', 'mail', '--json'])) as { per_key: number | null };
+    const after = JSON.parse(await ok(['queue', 'show', 'mail', '--json'])) as {
+      per_key: number | null;
+    };
     expect(after.per_key).toBeNull();
   });
 });

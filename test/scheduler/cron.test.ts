@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SchedulerInvalidError, UnknownCronError, UnknownQueueError, scheduler } from '../../src/scheduler/index.js';
+import {
+  SchedulerInvalidError,
+  UnknownCronError,
+  UnknownQueueError,
+  scheduler,
+} from '../../src/scheduler/index.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,8 +46,10 @@ describe('cron', () => {
     await s.cron.remove('fill');
     await s.cron.remove('skip');
     const counts = Object.fromEntries(
-      (await os.sql<{ c: string; n: number }[]>`
-        select cron_name c, count(*)::int n from tableos.task group by 1`).map((r) => [r.c, r.n]),
+      (
+        await os.sql<{ c: string; n: number }[]>`
+        select cron_name c, count(*)::int n from tableos.task group by 1`
+      ).map((r) => [r.c, r.n]),
     );
     expect(counts.fill).toBeGreaterThanOrEqual(6);
     expect(counts.skip).toBe(1);
@@ -52,11 +59,21 @@ describe('cron', () => {
     const os = await openTestOS({ executor: false });
     const s = scheduler(os);
     await s.queue('c');
-    await expect(s.cron.add('x', 'not a cron', { queue: 'c', kind: 'k' })).rejects.toBeInstanceOf(SchedulerInvalidError);
-    await expect(s.cron.add('x', '* * * * *', { queue: 'c', kind: 'k', tz: 'Mars/Base' })).rejects.toThrow(/time zone/);
-    await expect(s.cron.add('x', '* * * * *', { queue: 'nope', kind: 'k' })).rejects.toBeInstanceOf(UnknownQueueError);
+    await expect(s.cron.add('x', 'not a cron', { queue: 'c', kind: 'k' })).rejects.toBeInstanceOf(
+      SchedulerInvalidError,
+    );
+    await expect(
+      s.cron.add('x', '* * * * *', { queue: 'c', kind: 'k', tz: 'Mars/Base' }),
+    ).rejects.toThrow(/time zone/);
+    await expect(s.cron.add('x', '* * * * *', { queue: 'nope', kind: 'k' })).rejects.toBeInstanceOf(
+      UnknownQueueError,
+    );
     await expect(s.cron.pause('missing')).rejects.toBeInstanceOf(UnknownCronError);
-    const row = await s.cron.add('x', '0 30 9 * * 1-5', { queue: 'c', kind: 'k', tz: 'Europe/Paris' });
+    const row = await s.cron.add('x', '0 30 9 * * 1-5', {
+      queue: 'c',
+      kind: 'k',
+      tz: 'Europe/Paris',
+    });
     expect(row.tz).toBe('Europe/Paris');
     expect(row.next_at.getTime()).toBeGreaterThan(Date.now());
     expect((await s.cron.list()).map((c) => c.name)).toEqual(['x']);

@@ -34,7 +34,9 @@ const work = (sample: () => Promise<void>) => async () => {
 
 describe('queue limits under concurrency', () => {
   it('global concurrency is never exceeded', async () => {
-    const { nodes, peaks } = await cluster((os, sample) => scheduler(os).register('w', work(sample)));
+    const { nodes, peaks } = await cluster((os, sample) =>
+      scheduler(os).register('w', work(sample)),
+    );
     const s = scheduler(nodes[0]!);
     await s.queue('g', { concurrency: 3 });
     const hs = await Promise.all(Array.from({ length: 24 }, () => s.enqueue('g', 'w')));
@@ -43,7 +45,9 @@ describe('queue limits under concurrency', () => {
   });
 
   it('per-executor concurrency is never exceeded', async () => {
-    const { nodes, peaks } = await cluster((os, sample) => scheduler(os).register('w', work(sample)));
+    const { nodes, peaks } = await cluster((os, sample) =>
+      scheduler(os).register('w', work(sample)),
+    );
     const s = scheduler(nodes[0]!);
     await s.queue('e', { perExecutor: 2 });
     const hs = await Promise.all(Array.from({ length: 24 }, () => s.enqueue('e', 'w')));
@@ -83,10 +87,13 @@ describe('queue limits under concurrency', () => {
     const hs = await Promise.all(Array.from({ length: 12 }, () => s.enqueue('r', 'w')));
     await Promise.all(hs.map((h) => h.result()));
     const starts = (
-      await nodes[0]!.sql<{ t: Date }[]>`select started_at t from tableos.task where queue = 'r' order by started_at`
+      await nodes[0]!.sql<
+        { t: Date }[]
+      >`select started_at t from tableos.task where queue = 'r' order by started_at`
     ).map((r) => r.t.getTime());
     // Twelve starts at four per window need three windows: the last starts at least two periods after the first.
     expect(starts[11]! - starts[0]!).toBeGreaterThanOrEqual(790);
-    for (let i = 0; i + 4 < starts.length; i += 4) expect(starts[i + 4]! - starts[i]!).toBeGreaterThan(0);
+    for (let i = 0; i + 4 < starts.length; i += 4)
+      expect(starts[i + 4]! - starts[i]!).toBeGreaterThan(0);
   });
 });

@@ -12,7 +12,9 @@ async function twoWorkers(os: TableOS, mem: [number | null, number | null] = [nu
 }
 
 async function placed(os: TableOS, id: string): Promise<string | null> {
-  const [r] = await os.sql<{ worker_id: string | null }[]>`select worker_id from tableos.task where id = ${id}`;
+  const [r] = await os.sql<
+    { worker_id: string | null }[]
+  >`select worker_id from tableos.task where id = ${id}`;
   return r!.worker_id;
 }
 
@@ -87,9 +89,11 @@ describe('placement policies', () => {
     expect(await placed(os, small.id)).toBe('e1/0');
     const mem = async () =>
       Object.fromEntries(
-        (await os.sql<{ id: string; m: number }[]>`select id, mem_free_mb m from tableos.worker order by id`).map(
-          (r) => [r.id, r.m],
-        ),
+        (
+          await os.sql<
+            { id: string; m: number }[]
+          >`select id, mem_free_mb m from tableos.worker order by id`
+        ).map((r) => [r.id, r.m]),
       );
     expect(await mem()).toEqual({ 'e1/0': 0, 'e2/0': 500 });
     await os.sql`select * from tableos.sched_complete('e2', ${[big.id]}::bigint[], ${[null]}::text[], ${['1']}::jsonb[])`;

@@ -53,7 +53,12 @@ describe('queues', () => {
     await s.queue('p');
     await s.pause('p');
     const hs = [];
-    for (const [n, priority] of [[1, 0], [2, 10], [3, 5], [4, 10]] as const) {
+    for (const [n, priority] of [
+      [1, 0],
+      [2, 10],
+      [3, 5],
+      [4, 10],
+    ] as const) {
       hs.push(await s.enqueue('p', 'rec', { n }, { priority }));
     }
     await s.start({ capacity: 1, pollMs: 1000 });
@@ -77,10 +82,12 @@ describe('queues', () => {
       s.enqueue('d', 'x', { v: 3 }, { dedupKey: 'k2' }),
     ]);
     expect(a.existed).toBe(false);
-    expect(b!.id).toBe(a.id);
-    expect(b!.existed).toBe(true);
-    expect(c!.id).not.toBe(a.id);
-    const [{ n }] = (await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task where queue = 'd'`) as unknown as [{ n: number }];
+    expect(b.id).toBe(a.id);
+    expect(b.existed).toBe(true);
+    expect(c.id).not.toBe(a.id);
+    const [{ n }] = (await os.sql<
+      { n: number }[]
+    >`select count(*)::int n from tableos.task where queue = 'd'`) as unknown as [{ n: number }];
     expect(n).toBe(2);
     expect((await s.task(a.id)).payload).toEqual({ v: 1 });
   });
@@ -94,7 +101,9 @@ describe('queues', () => {
     await expect(s.enqueue('ok', 'k', undefined, { memoryMb: -1 })).rejects.toThrow(/memoryMb/);
     await expect(s.enqueue('ok', 'k', undefined, { priority: 1.5 })).rejects.toThrow(/priority/);
     await expect(s.enqueue('ok', 'k', 'x'.repeat(1024 * 1024 + 1))).rejects.toThrow(/limit/);
-    await expect(s.enqueue('ok', "k'; drop table tableos.task; --")).rejects.toThrow(/invalid task kind/);
+    await expect(s.enqueue('ok', "k'; drop table tableos.task; --")).rejects.toThrow(
+      /invalid task kind/,
+    );
     await expect(s.queue('ok', { concurrency: -1 })).rejects.toThrow(/concurrency/);
     await expect(s.queue('ok', { policy: 'nope' })).rejects.toBeInstanceOf(UnknownPolicyError);
     await expect(s.setPolicy('ok', 'nope')).rejects.toBeInstanceOf(UnknownPolicyError);
@@ -102,7 +111,9 @@ describe('queues', () => {
     await expect(s.task('999999')).rejects.toBeInstanceOf(UnknownTaskError);
     await expect(s.task('abc')).rejects.toBeInstanceOf(SchedulerInvalidError);
     await expect(s.start()).rejects.toThrow(/executor: false/);
-    const [{ n }] = (await os.sql<{ n: number }[]>`select count(*)::int n from tableos.task`) as unknown as [{ n: number }];
+    const [{ n }] = (await os.sql<
+      { n: number }[]
+    >`select count(*)::int n from tableos.task`) as unknown as [{ n: number }];
     expect(n).toBe(0);
     const q = await s.getQueue('ok');
     expect(q.concurrency).toBeNull();
