@@ -40,19 +40,22 @@ describe('cron', () => {
     await s.cron.add('fill', '*/1 * * * * *', { queue: 'c', kind: 't', backfill: true });
     await s.cron.add('skip', '*/1 * * * * *', { queue: 'c', kind: 't' });
     // As if the cluster had been down for five seconds.
-    await os.sql`update tableos.cron set next_at = date_trunc('second', now()) - interval '5 seconds'`;
+    const [{ at }] = (await os.sql<{ at: Date }[]>`
+      update tableos.cron set next_at = date_trunc('second', now()) - interval '5 seconds'
+      returning date_trunc('second', now()) as at`) as unknown as [{ at: Date }];
     await s.start({ pollMs: 1000 });
-    await sleep(400);
+    await sleep(800);
     await s.cron.remove('fill');
     await s.cron.remove('skip');
     const counts = Object.fromEntries(
       (
         await os.sql<{ c: string; n: number }[]>`
-        select cron_name c, count(*)::int n from tableos.task group by 1`
+        select cron_name c, count(*) filter (where cron_tick < ${at})::int n from tableos.task group by 1`
       ).map((r) => [r.c, r.n]),
     );
-    expect(counts.fill).toBeGreaterThanOrEqual(6);
-    expect(counts.skip).toBe(1);
+    // The five ticks missed before at are fired late only by the backfilling schedule;
+    // the other fires just its latest due tick (at or after at).
+    expect(counts).toEqual({ fill: 5, skip: 0 });
   });
 
   it('validates expressions, zones, queues and names', async () => {
