@@ -37,7 +37,9 @@ begin
   select array_agg(w order by w.seq), coalesce(sum(w.capacity - w.running), 0)
     into v_workers, v_free
     from tableos.worker w
-   where w.partition = p_partition and w.status = 'alive';
+   where w.partition = p_partition and w.status = 'alive'
+     -- Not on an executor already known dead; its slots await reclaim.
+     and exists (select 1 from tableos.executor e where e.id = w.executor_id and e.status = 'alive');
   if v_free <= 0 then
     return;
   end if;

@@ -7,7 +7,7 @@ import {
   UnknownTaskError,
   scheduler,
 } from '../../src/scheduler/index.js';
-import { openTestOS } from '../support/db.js';
+import { createTestDatabase, openTestOS } from '../support/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -150,5 +150,33 @@ describe('handles', () => {
     expect((await c.cancel(queued.id)).state).toBe('cancelled');
     await expect(queued.result()).rejects.toBeInstanceOf(TaskFailedError);
     await expect(c.cancel(h.id)).rejects.toThrow(/only a queued task/);
+  });
+});
+
+describe('executor stop', () => {
+  it('releases its slots at close and re-queues what it could not finish', async () => {
+    const url = await createTestDatabase();
+    const a = await openTestOS({ databaseUrl: url });
+    const s = scheduler(a);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    s.register('slow', async () => {
+      await gate;
+      return 'late';
+    });
+    await s.queue('stop');
+    await s.start({ capacity: 2, pollMs: 1000, drainMs: 100 });
+    const h = await s.enqueue('stop', 'slow');
+    while ((await s.task(h.id)).state !== 'running') await sleep(20);
+    const id = a.executor!.id;
+    await a.close();
+    release();
+    const b = await openTestOS({ databaseUrl: url, executor: false });
+    const [w] = await b.sql<{ status: string; running: number }[]>`
+      select status, running from tableos.worker where executor_id = ${id}`;
+    expect(w).toEqual({ status: 'stopped', running: 0 });
+    const t = await scheduler(b).task(h.id);
+    expect([t.state, t.executor_id, t.attempts]).toEqual(['queued', null, 1]);
+    expect((await scheduler(b).getQueue('stop')).running).toBe(0);
   });
 });
