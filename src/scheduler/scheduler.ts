@@ -196,7 +196,8 @@ export class Scheduler {
     const runner = new Runner(this.os, this.handlers, this.results, o);
     this.runner = runner;
     await runner.start();
-    this.cronRunner = new CronRunner(this.os.sql, this.os.log, Math.max(o.pollMs, 1000));
+    // Changes to schedules arrive by NOTIFY and due ticks by timer; the long sleep is a fallback.
+    this.cronRunner = new CronRunner(this.os.sql, this.os.log, Math.max(o.pollMs, 30_000));
     await this.cronRunner.start();
   }
 
