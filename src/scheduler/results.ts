@@ -19,9 +19,26 @@ interface FinalRow {
 }
 
 const FINAL = new Set<TaskState>(['done', 'failed', 'cancelled']);
+const RECENT_IDS = 200_000;
+const RECENT_RESULTS = 20_000;
+
+/** Adds to a map that forgets its oldest entries past `max`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.set(key, value);
+  if (map.size > max) {
+    for (const k of map.keys()) {
+      map.delete(k);
+      if (map.size <= max * 0.9) break;
+    }
+  }
+}
 
 export class ResultWaiter {
   private readonly waiters = new Map<string, Waiter[]>();
+  /** Tasks announced done while nobody waited; a later wait looks them up. */
+  private readonly recentDone = new Map<string, true>();
+  /** Results of tasks this process ran while nobody waited. */
+  private readonly recentResults = new Map<string, unknown>();
   private listening: Promise<{ unlisten(): Promise<void> }> | undefined;
   private toFetch = new Set<string>();
   private fetching = false;
@@ -34,7 +51,10 @@ export class ResultWaiter {
   /** Starts listening; a task enqueued after this resolves cannot finish unseen. */
   async ready(): Promise<void> {
     this.listening ??= this.sql.listen('tableos_task_done', (payload) => {
-      for (const id of payload.split(',')) if (this.waiters.has(id)) this.toFetch.add(id);
+      for (const id of payload.split(',')) {
+        if (this.waiters.has(id)) this.toFetch.add(id);
+        else remember(this.recentDone, id, true, RECENT_IDS);
+      }
       this.fetch();
     });
     await this.listening;
@@ -51,8 +71,10 @@ export class ResultWaiter {
       this.waiters.set(id, list);
     });
     await this.ready();
-    if (!seen) {
-      // It may have finished before we listened.
+    if (this.recentResults.has(id)) {
+      this.succeeded(id, this.recentResults.get(id));
+    } else if (!seen || this.recentDone.has(id)) {
+      // It may have finished before we listened, or before anyone waited.
       this.toFetch.add(id);
       this.fetch();
     }
@@ -62,8 +84,14 @@ export class ResultWaiter {
   /** Settles waiters of a task this process just completed successfully (after its commit). */
   succeeded(id: string, result: unknown): void {
     const list = this.waiters.get(id);
-    if (list === undefined) return;
+    if (list === undefined) {
+      // Nobody waits yet; a handle may still ask for it.
+      remember(this.recentResults, id, result, RECENT_RESULTS);
+      return;
+    }
     this.waiters.delete(id);
+    this.recentResults.delete(id);
+    this.recentDone.delete(id);
     for (const w of list) w.resolve(result);
   }
 
@@ -78,6 +106,7 @@ export class ResultWaiter {
     const list = this.waiters.get(row.id);
     if (list === undefined) return;
     this.waiters.delete(row.id);
+    this.recentDone.delete(row.id);
     for (const w of list) {
       if (row.state === 'done') w.resolve(row.result);
       else w.reject(new TaskFailedError(row.id, row.state, row.error));

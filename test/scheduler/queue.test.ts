@@ -135,6 +135,24 @@ describe('queues', () => {
 });
 
 describe('handles', () => {
+  it('gives the result of a task that finished before anyone asked', async () => {
+    const os = await openTestOS();
+    const s = scheduler(os);
+    s.register('ok', (p: number) => p * 2);
+    s.register('bad', () => {
+      throw new Error('no');
+    });
+    await s.queue('late');
+    await s.start({ pollMs: 1000 });
+    const a = await s.enqueue('late', 'ok', 21);
+    const b = await s.enqueue('late', 'bad');
+    while ((await s.task(a.id)).state !== 'done' || (await s.task(b.id)).state !== 'failed') {
+      await sleep(20);
+    }
+    expect(await a.result()).toBe(42);
+    await expect(b.result()).rejects.toThrow(/failed: no/);
+  });
+
   it('waits on a task by id from another node, and rejects an unknown id', async () => {
     const worker = await openTestOS();
     const client = await openTestOS({ databaseUrl: worker.config.databaseUrl!, executor: false });
