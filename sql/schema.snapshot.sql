@@ -424,6 +424,7 @@ declare
   v_wid text;
   v_i integer;
   v_pick bigint[];
+  v_single boolean;
   v_task_ids bigint[] := '{}';
   v_task_workers text[] := '{}';
   v_task_execs text[] := '{}';
@@ -440,6 +441,7 @@ begin
     return;
   end if;
   v_ids := array(select (w).id from unnest(v_workers) w);
+  v_single := cardinality(v_workers) = 1;
 
   for v_q in
     select q.* from tableos.queue q
@@ -474,14 +476,15 @@ begin
     end if;
     select format('select %s($1, $2)', p.fn) into v_sql from tableos.sched_policy p where p.name = v_q.policy;
 
-    -- Ready tasks in order. With a per-key limit, round-robin across keys, each key up to its
+    -- Ready tasks in order, with a lookahead of 64 past the allowance so that tasks that fit
+    -- nowhere (memory, kind) do not hold back the ones behind them. With a per-key limit, round-robin across keys, each key up to its
     -- remaining allowance, so a tenant with a deep backlog cannot hold the queue.
     if v_q.per_key is null then
       v_pick := array(
         select t.id from tableos.task t
          where t.queue = v_q.name and t.state = 'queued' and t.run_at <= v_now
          order by t.priority desc, t.id
-         limit v_allow
+         limit v_allow + 64
          for update skip locked);
     else
       v_pick := array(
@@ -505,7 +508,7 @@ begin
                for update skip locked
             ) c
         )
-        select id from picked order by rn, priority desc, id limit v_allow);
+        select id from picked order by rn, priority desc, id limit v_allow + 64);
     end if;
 
     v_n := 0;
@@ -514,21 +517,31 @@ begin
         join tableos.task t on t.id = p.id
        order by p.o
     loop
-      select array_agg(w order by w.seq) into v_cands
-        from unnest(v_workers) w
-       where w.running < w.capacity
-         and (w.mem_free_mb is null or w.mem_free_mb >= v_t.memory_mb)
-         and (w.kinds is null or v_t.kind = any (w.kinds))
-         and (v_q.per_executor is null or coalesce((v_exec ->> w.executor_id)::integer, 0) < v_q.per_executor);
-      continue when v_cands is null;
-      -- Built-in policies are called statically (plan cached); others through EXECUTE.
-      case v_q.policy
-        when 'fifo' then v_wid := tableos.sched_policy_fifo(v_t, v_cands);
-        when 'least_loaded' then v_wid := tableos.sched_policy_least_loaded(v_t, v_cands);
-        when 'locality' then v_wid := tableos.sched_policy_locality(v_t, v_cands);
-        else execute v_sql into v_wid using v_t, v_cands;
-      end case;
-      continue when v_wid is null;
+      if v_single and v_q.policy in ('fifo', 'least_loaded', 'locality') then
+        -- One worker: every built-in policy picks it when it qualifies, so skip the call.
+        continue when not (v_workers[1].running < v_workers[1].capacity
+          and (v_workers[1].mem_free_mb is null or v_workers[1].mem_free_mb >= v_t.memory_mb)
+          and (v_workers[1].kinds is null or v_t.kind = any (v_workers[1].kinds))
+          and (v_q.per_executor is null
+               or coalesce((v_exec ->> v_workers[1].executor_id)::integer, 0) < v_q.per_executor));
+        v_wid := v_workers[1].id;
+      else
+        select array_agg(w order by w.seq) into v_cands
+          from unnest(v_workers) w
+         where w.running < w.capacity
+           and (w.mem_free_mb is null or w.mem_free_mb >= v_t.memory_mb)
+           and (w.kinds is null or v_t.kind = any (w.kinds))
+           and (v_q.per_executor is null or coalesce((v_exec ->> w.executor_id)::integer, 0) < v_q.per_executor);
+        continue when v_cands is null;
+        -- Built-in policies are called statically (plan cached); others through EXECUTE.
+        case v_q.policy
+          when 'fifo' then v_wid := tableos.sched_policy_fifo(v_t, v_cands);
+          when 'least_loaded' then v_wid := tableos.sched_policy_least_loaded(v_t, v_cands);
+          when 'locality' then v_wid := tableos.sched_policy_locality(v_t, v_cands);
+          else execute v_sql into v_wid using v_t, v_cands;
+        end case;
+        continue when v_wid is null;
+      end if;
       v_i := array_position(v_ids, v_wid);
       if v_i is null or v_workers[v_i].running >= v_workers[v_i].capacity
          or v_workers[v_i].mem_free_mb < v_t.memory_mb then
@@ -545,7 +558,7 @@ begin
       v_task_execs := v_task_execs || v_workers[v_i].executor_id;
       v_free := v_free - 1;
       v_n := v_n + 1;
-      exit when v_free <= 0;
+      exit when v_free <= 0 or v_n >= v_allow;
     end loop;
 
     if v_n > 0 then

@@ -101,4 +101,27 @@ describe('placement policies', () => {
     expect(await mem()).toEqual({ 'e1/0': 0, 'e2/0': 400 });
     expect((await s.task(big.id)).state).toBe('done');
   });
+
+  it('with a single worker, still checks room, memory and kinds', async () => {
+    const os = await openTestOS({ executor: false });
+    await os.sql`select tableos.executor_register('solo', 'h', 1, 'x', 60000)`;
+    await os.sql`select * from tableos.sched_worker_register('solo', 0, 2, 100, '{}', ${['a', 'b']}::text[])`;
+    const s = scheduler(os);
+    for (const policy of ['fifo', 'least_loaded', 'locality']) {
+      await s.queue(`q-${policy}`, { policy });
+    }
+    const tooBig = await s.enqueue('q-fifo', 'a', null, { memoryMb: 200 });
+    const otherKind = await s.enqueue('q-least_loaded', 'c');
+    const fits = await s.enqueue('q-locality', 'b', null, { memoryMb: 60 });
+    const second = await s.enqueue('q-fifo', 'a', null, { memoryMb: 60 });
+    const third = await s.enqueue('q-fifo', 'a');
+    expect(await placed(os, tooBig.id)).toBeNull();
+    expect(await placed(os, otherKind.id)).toBeNull();
+    expect(await placed(os, fits.id)).toBe('solo/0');
+    expect(await placed(os, second.id)).toBeNull(); // 40 MB left
+    expect(await placed(os, third.id)).toBe('solo/0');
+    const [w] = await os.sql<{ running: number; mem_free_mb: number }[]>`
+      select running, mem_free_mb from tableos.worker`;
+    expect(w).toEqual({ running: 2, mem_free_mb: 40 });
+  });
 });
