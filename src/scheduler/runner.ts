@@ -29,7 +29,7 @@ export class Runner {
     private readonly opts: Required<Omit<WorkerOptions, 'memoryMb'>> & { memoryMb: number | null },
   ) {
     this.log = os.log.child({ service: 'scheduler' });
-    this.completer = new Batcher((outs) => this.completeBatch(outs), 500);
+    this.completer = new Batcher((outs) => this.completeBatch(outs), 1000, 2);
   }
 
   get executorId(): string {
