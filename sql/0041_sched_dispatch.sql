@@ -4,12 +4,20 @@
 -- returned as running (the caller starts them at once); others are marked assigned and
 -- their executors are woken on channel tableos_sched.
 
+-- PL/pgSQL rather than SQL so its plans are cached per session: it runs on every hot call.
 create function tableos.sched_lock(p_partitions integer[]) returns void
-language sql as $$
+language plpgsql as $$
+begin
+  perform 1 from tableos.sched_partition where id = any (p_partitions) order by id for update;
+  if found and (select count(distinct x) from unnest(p_partitions) x where x is not null)
+                = (select count(*) from tableos.sched_partition where id = any (p_partitions)) then
+    return;
+  end if;
   insert into tableos.sched_partition (id)
   select distinct x from unnest(p_partitions) x where x is not null
   on conflict do nothing;
-  select 1 from tableos.sched_partition where id = any (p_partitions) order by id for update;
+  perform 1 from tableos.sched_partition where id = any (p_partitions) order by id for update;
+end;
 $$;
 
 create function tableos.sched_dispatch(p_partition integer, p_executor text)

@@ -111,7 +111,8 @@ $$;
 -- Frees the slots and memory of tasks that left a worker, and the queues' running counts.
 -- Caller holds the partition locks.
 create function tableos.sched_release_slots(p_ids bigint[]) returns void
-language sql as $$
+language plpgsql as $$
+begin
   with old as (
     select t.queue, t.worker_id, t.memory_mb from tableos.task t where t.id = any (p_ids)
   ), w as (
@@ -122,6 +123,7 @@ language sql as $$
   update tableos.queue q set running = q.running - o.n
     from (select queue, count(*) n from old group by 1) o
    where q.name = o.queue;
+end;
 $$;
 
 -- Records the outcome of tasks this executor ran (p_errors[i] null = success), retries failed

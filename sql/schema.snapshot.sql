@@ -684,12 +684,19 @@ $function$;
 
 CREATE OR REPLACE FUNCTION tableos.sched_lock(p_partitions integer[])
  RETURNS void
- LANGUAGE sql
+ LANGUAGE plpgsql
 AS $function$
+begin
+  perform 1 from tableos.sched_partition where id = any (p_partitions) order by id for update;
+  if found and (select count(distinct x) from unnest(p_partitions) x where x is not null)
+                = (select count(*) from tableos.sched_partition where id = any (p_partitions)) then
+    return;
+  end if;
   insert into tableos.sched_partition (id)
   select distinct x from unnest(p_partitions) x where x is not null
   on conflict do nothing;
-  select 1 from tableos.sched_partition where id = any (p_partitions) order by id for update;
+  perform 1 from tableos.sched_partition where id = any (p_partitions) order by id for update;
+end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.sched_next(p_executor text, p_dispatch boolean)
@@ -921,8 +928,9 @@ $function$;
 
 CREATE OR REPLACE FUNCTION tableos.sched_release_slots(p_ids bigint[])
  RETURNS void
- LANGUAGE sql
+ LANGUAGE plpgsql
 AS $function$
+begin
   with old as (
     select t.queue, t.worker_id, t.memory_mb from tableos.task t where t.id = any (p_ids)
   ), w as (
@@ -933,6 +941,7 @@ AS $function$
   update tableos.queue q set running = q.running - o.n
     from (select queue, count(*) n from old group by 1) o
    where q.name = o.queue;
+end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.sched_requeue(p_executors text[], p_status text)
