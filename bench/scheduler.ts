@@ -29,7 +29,7 @@ async function setup(os: TableOS, partitions: number): Promise<Partition[]> {
       await proc.complete(os.sql, exec, outs);
       return outs.map(() => undefined);
     }, 2000);
-    out.push({ submit: new Batcher((rows) => proc.enqueueBatch(os.sql, rows), 2000), complete });
+    out.push({ submit: new Batcher((rows) => proc.enqueueBatch(os.sql, rows), 2000, 2), complete });
   }
   return out;
 }
