@@ -19,3 +19,4 @@ export type { CallOptions, Handler, ServeOptions, Server } from './messaging/rpc
 export { channelFor, consumeInTx, sendInTx } from './messaging/workflow.js';
 export { MAX_MESSAGE_BYTES } from './messaging/validate.js';
 export * from './messaging/errors.js';
+export * from './scheduler/index.js';

@@ -7,6 +7,7 @@ import { ExecutorRegistry } from './kernel/executor-registry.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { migrate } from './kernel/migrator.js';
 import { Messaging } from './messaging/messaging.js';
+import { scheduler, type Scheduler } from './scheduler/index.js';
 import { VERSION } from './kernel/version.js';
 import { Workflows } from './workflows/service.js';
 
@@ -25,6 +26,7 @@ export class TableOS {
   private closed = false;
   private workflowService: Workflows | undefined;
   private messagingService: Messaging | undefined;
+  private readonly closeHooks: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly config: Config,
@@ -92,6 +94,12 @@ export class TableOS {
     return this.workflowService;
   }
 
+  /** Queues, worker slots, placement policies and cron (created on first use). */
+  get scheduler(): Scheduler {
+    if (this.closed) throw new ClosedError();
+    return scheduler(this);
+  }
+
   /** Durable mailboxes, request/response (created on first use). */
   get messaging(): Messaging {
     if (this.closed) throw new ClosedError();
@@ -112,9 +120,21 @@ export class TableOS {
     );
   }
 
+  /** Runs fn at close, newest first, while the pool is still open (services stop their work here). */
+  onClose(fn: () => Promise<void>): void {
+    this.closeHooks.push(fn);
+  }
+
   /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const hook of this.closeHooks.splice(0).reverse()) {
+      try {
+        await hook();
+      } catch (err) {
+        this.log.warn({ err }, 'a service failed to stop cleanly');
+      }
+    }
     this.closed = true;
     await this.workflowService
       ?.close()

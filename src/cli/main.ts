@@ -11,6 +11,7 @@ import * as start from './commands/start.js';
 import * as status from './commands/status.js';
 import * as wf from '../workflows/cli.js';
 import * as msg from '../messaging/cli.js';
+import * as scheduler from '../scheduler/cli.js';
 
 export function buildProgram(): Command {
   const program = new Command('tableos')
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .showHelpAfterError()
     .exitOverride();
-  for (const c of [start, sql, status, ps, migrate, wf, msg]) c.register(program);
+  for (const c of [start, sql, status, ps, migrate, wf, msg, scheduler]) c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }

@@ -32,7 +32,15 @@ describe('the same workflow run by two executors', () => {
     // Once A is inside its step it has written all it writes before the step's checkpoint.
     await aInStep;
     // As if A had lost its lease: the run now belongs to an executor that is not alive.
-    await a.sql`update tableos.workflow set executor_id = 'gone' where id = 'dup-1'`;
+    // A may still be handling the notification of its own start, and would claim the run
+    // back from a dead owner; repeat until the change sticks.
+    for (let i = 0; i < 50; i++) {
+      await a.sql`update tableos.workflow set executor_id = 'gone' where id = 'dup-1'`;
+      await new Promise((r) => setTimeout(r, 100));
+      const [row] = await a.sql<{ executor_id: string }[]>`
+        select executor_id from tableos.workflow where id = 'dup-1'`;
+      if (row?.executor_id === 'gone') break;
+    }
     const onB = b.workflows.executeById('dup-1');
     for (let i = 0; i < 600 && (await aWf.steps('dup-1')).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));

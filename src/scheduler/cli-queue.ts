@@ -1,0 +1,151 @@
+// tableos queue list|show|create|pause|resume: queues and their flow-control limits.
+import type { Command } from 'commander';
+import { withOS } from '../cli/context.js';
+import { SchedulerInvalidError } from './errors.js';
+import { intArg, print } from './cli-util.js';
+import { scheduler } from './index.js';
+import type { QueueRow } from './types.js';
+
+const COLUMNS = [
+  'name',
+  'policy',
+  'partition',
+  'paused',
+  'running',
+  'queued',
+  'concurrency',
+  'per_executor',
+  'per_key',
+  'rate',
+];
+
+function view(rows: QueueRow[], queued: Map<string, number>) {
+  return rows.map((q) => ({
+    name: q.name,
+    policy: q.policy,
+    partition: q.partition,
+    paused: q.paused ? 'yes' : 'no',
+    running: q.running,
+    queued: queued.get(q.name) ?? 0,
+    concurrency: q.concurrency,
+    per_executor: q.per_executor,
+    per_key: q.per_key,
+    rate: q.rate_limit === null ? '' : `${q.rate_limit}/${q.rate_period_ms}ms`,
+  }));
+}
+
+export function register(program: Command): void {
+  const queue = program.command('queue').description('queues: list, show, create, pause, resume');
+
+  queue
+    .command('list')
+    .description('list queues with their limits and depth')
+    .option('--json', 'print rows as JSON lines')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withOS(cmd, async (os) => {
+        const rows = await scheduler(os).queues();
+        if (opts.json) return print(rows, true);
+        const depth = await os.sql<{ queue: string; n: number }[]>`
+          select queue, count(*)::int n from tableos.task where state = 'queued' group by 1`;
+        print(view(rows, new Map(depth.map((d) => [d.queue, d.n]))), false, COLUMNS);
+      });
+    });
+
+  queue
+    .command('show')
+    .description('show one queue and its tasks by state')
+    .argument('<name>')
+    .option('--json', 'print rows as JSON lines')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      await withOS(cmd, async (os) => {
+        const q = await scheduler(os).getQueue(name);
+        const states = await os.sql<{ state: string; n: number }[]>`
+          select state, count(*)::int n from tableos.task where queue = ${name} group by 1 order by 1`;
+        if (opts.json)
+          return print(
+            [{ ...q, tasks: Object.fromEntries(states.map((s) => [s.state, s.n])) }],
+            true,
+          );
+        const [v] = view(
+          [q],
+          new Map(states.filter((s) => s.state === 'queued').map((s) => [name, s.n])),
+        );
+        print(
+          Object.entries(v!).map(([field, value]) => ({ field, value })),
+          false,
+          ['field', 'value'],
+        );
+        print(states, false, ['state', 'n']);
+      });
+    });
+
+  queue
+    .command('create')
+    .description('create a queue, or change its settings (limits not given are removed)')
+    .argument('<name>')
+    .option('--policy <name>', 'placement policy (fifo, least_loaded, locality, or one you added)')
+    .option('--partition <n>', 'scheduler partition')
+    .option('--concurrency <n>', 'most tasks running at once, over all executors')
+    .option('--per-executor <n>', 'most tasks running on any one executor')
+    .option('--per-key <n>', 'most tasks running per partition key (tenant)')
+    .option('--rate <n/ms>', 'at most n starts per window of ms milliseconds, e.g. 100/1000')
+    .option('--json', 'print rows as JSON lines')
+    .action(
+      async (
+        name: string,
+        o: {
+          policy?: string;
+          partition?: string;
+          concurrency?: string;
+          perExecutor?: string;
+          perKey?: string;
+          rate?: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        let rateLimit: { count: number; periodMs: number } | null = null;
+        if (o.rate !== undefined) {
+          const m = /^(\d+)\/(\d+)(ms)?$/.exec(o.rate.trim());
+          if (!m)
+            throw new SchedulerInvalidError(
+              `--rate must look like COUNT/MILLISECONDS, e.g. 100/1000; got ${JSON.stringify(o.rate)}`,
+            );
+          rateLimit = { count: Number(m[1]), periodMs: Number(m[2]) };
+        }
+        const opts = {
+          ...(o.policy !== undefined ? { policy: o.policy } : {}),
+          ...(o.partition !== undefined ? { partition: intArg('--partition', o.partition)! } : {}),
+          concurrency: intArg('--concurrency', o.concurrency) ?? null,
+          perExecutor: intArg('--per-executor', o.perExecutor) ?? null,
+          perKey: intArg('--per-key', o.perKey) ?? null,
+          rateLimit,
+        };
+        await withOS(cmd, async (os) => {
+          const q = await scheduler(os).queue(name, opts);
+          print(view([q], new Map()), o.json, COLUMNS);
+        });
+      },
+    );
+
+  for (const [verb, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    queue
+      .command(verb)
+      .description(
+        paused
+          ? 'stop placing tasks of a queue (running ones finish)'
+          : 'place tasks of a paused queue again',
+      )
+      .argument('<name>')
+      .action(async (name: string, _o: unknown, cmd: Command) => {
+        await withOS(cmd, async (os) => {
+          const s = scheduler(os);
+          const q = paused ? await s.pause(name) : await s.resume(name);
+          process.stdout.write(`${q.name} ${q.paused ? 'paused' : 'resumed'}\n`);
+        });
+      });
+  }
+}

@@ -1,0 +1,138 @@
+// tableos sched workers|tasks|policy: the scheduler's workers, tasks and placement policies.
+import type { Command } from 'commander';
+import { withOS } from '../cli/context.js';
+import { print, when } from './cli-util.js';
+import { scheduler } from './index.js';
+import type { TaskState } from './types.js';
+
+export function register(program: Command): void {
+  const sched = program
+    .command('sched')
+    .description('scheduler: workers, tasks, placement policies');
+
+  sched
+    .command('workers')
+    .description('list worker slots: live ones, or all with -a')
+    .option('-a, --all', 'include stopped and dead workers')
+    .option('--json', 'print rows as JSON lines')
+    .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
+      await withOS(cmd, async (os) => {
+        const rows = await scheduler(os).workers({ all: opts.all === true });
+        if (opts.json) return print(rows, true);
+        print(
+          rows.map((w) => ({
+            id: w.id,
+            partition: w.partition,
+            status: w.status,
+            running: w.running,
+            capacity: w.capacity,
+            mem_free_mb: w.mem_free_mb,
+            mem_total_mb: w.mem_total_mb,
+            shards: w.shards.join(','),
+            kinds: w.kinds === null ? '*' : w.kinds.join(','),
+          })),
+          false,
+          [
+            'id',
+            'partition',
+            'status',
+            'running',
+            'capacity',
+            'mem_free_mb',
+            'mem_total_mb',
+            'shards',
+            'kinds',
+          ],
+        );
+      });
+    });
+
+  sched
+    .command('tasks')
+    .description('list recent tasks, newest first, or show one task by id')
+    .argument('[id]', 'a task id')
+    .option('-q, --queue <queue>', 'only this queue')
+    .option(
+      '-s, --state <state>',
+      'only this state (queued|assigned|running|done|failed|cancelled)',
+    )
+    .option('-n, --limit <n>', 'most rows', '50')
+    .option('--json', 'print rows as JSON lines')
+    .action(
+      async (
+        id: string | undefined,
+        opts: { queue?: string; state?: string; limit: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        await withOS(cmd, async (os) => {
+          const s = scheduler(os);
+          if (id !== undefined) {
+            const t = await s.task(id);
+            return print(
+              opts.json
+                ? [t]
+                : Object.entries(t).map(([field, value]: [string, unknown]) => ({ field, value })),
+              opts.json,
+              opts.json ? undefined : ['field', 'value'],
+            );
+          }
+          const rows = await s.tasks({
+            ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
+            ...(opts.state !== undefined ? { state: opts.state as TaskState } : {}),
+            limit: Number(opts.limit),
+          });
+          if (opts.json) return print(rows, true);
+          print(
+            rows.map((t) => ({
+              id: t.id,
+              queue: t.queue,
+              kind: t.kind,
+              state: t.state,
+              priority: t.priority,
+              worker: t.worker_id,
+              attempts: t.attempts,
+              created: when(t.created_at),
+              finished: when(t.finished_at),
+              error: t.error,
+            })),
+            false,
+            [
+              'id',
+              'queue',
+              'kind',
+              'state',
+              'priority',
+              'worker',
+              'attempts',
+              'created',
+              'finished',
+              'error',
+            ],
+          );
+        });
+      },
+    );
+
+  sched
+    .command('policy')
+    .description("list policies; show a queue's policy; or swap it: sched policy QUEUE NAME")
+    .argument('[queue]', 'queue name')
+    .argument('[name]', 'policy to use from now on')
+    .option('--json', 'print rows as JSON lines')
+    .action(
+      async (
+        queue: string | undefined,
+        name: string | undefined,
+        opts: { json?: boolean },
+        cmd: Command,
+      ) => {
+        await withOS(cmd, async (os) => {
+          const s = scheduler(os);
+          if (queue === undefined)
+            return print(await s.policies(), opts.json, ['name', 'fn', 'description']);
+          const q = name === undefined ? await s.getQueue(queue) : await s.setPolicy(queue, name);
+          print([{ queue: q.name, policy: q.policy }], opts.json);
+        });
+      },
+    );
+}

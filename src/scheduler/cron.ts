@@ -1,0 +1,148 @@
+// Cron schedules: expressions (with seconds, in a time zone) are parsed here; firing is a
+// compare-and-set on next_at in SQL, so each tick becomes one task across all executors.
+import { Cron } from 'croner';
+import type { Sql } from '../kernel/database.js';
+import { errorMessage } from '../kernel/errors.js';
+import type { Logger } from '../kernel/logger.js';
+import { SchedulerInvalidError } from './errors.js';
+import * as proc from './procedures.js';
+import type { CronRow } from './types.js';
+
+/** Most missed ticks fired at once by a backfilling schedule. */
+export const MAX_BACKFILL = 1000;
+
+export function parseCron(expr: string, tz: string): Cron {
+  if (typeof expr !== 'string' || expr.trim() === '' || expr.length > 200) {
+    throw new SchedulerInvalidError(`invalid cron expression ${JSON.stringify(expr)}`);
+  }
+  if (typeof tz !== 'string' || !validZone(tz)) {
+    throw new SchedulerInvalidError(
+      `unknown time zone ${JSON.stringify(tz)}: use an IANA name such as UTC or Europe/Paris`,
+    );
+  }
+  try {
+    return new Cron(expr.trim(), { timezone: tz, paused: true });
+  } catch (err) {
+    throw new SchedulerInvalidError(
+      `invalid cron expression ${JSON.stringify(expr)}: ${errorMessage(err)} (fields: [seconds] minutes hours day-of-month month day-of-week)`,
+      { cause: err },
+    );
+  }
+}
+
+function validZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function nextAfter(expr: string, tz: string, from: Date): Date {
+  const next = parseCron(expr, tz).nextRun(from);
+  if (next === null)
+    throw new SchedulerInvalidError(`cron expression ${JSON.stringify(expr)} never fires`);
+  return next;
+}
+
+/** The ticks of a due schedule to fire now, and its next tick after them. */
+export function dueTicks(row: CronRow, now: Date): { ticks: Date[]; next: Date } {
+  const job = parseCron(row.expr, row.tz);
+  const ticks: Date[] = [];
+  let t: Date | null = row.next_at;
+  while (t !== null && t.getTime() <= now.getTime() && ticks.length < MAX_BACKFILL) {
+    ticks.push(t);
+    t = job.nextRun(t);
+  }
+  // Without backfill only the latest due tick fires; missed ones are skipped.
+  const fire = row.backfill ? ticks : ticks.slice(-1);
+  const next = job.nextRun(
+    t !== null && t.getTime() > now.getTime() ? new Date(t.getTime() - 1) : now,
+  );
+  return { ticks: fire, next: next ?? new Date('9999-12-31T00:00:00Z') };
+}
+
+/** Fires due schedules; sleeps until the earliest next tick (woken early by tableos_cron). */
+export class CronRunner {
+  private timer: NodeJS.Timeout | undefined;
+  private listener: { unlisten(): Promise<void> } | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+    private readonly maxSleepMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.listener = await this.sql.listen('tableos_cron', () => this.kick());
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.running ??= this.tick()
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cron tick failed'))
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  private async tick(): Promise<void> {
+    const due = await this.sql<CronRow[]>`
+      select * from tableos.cron where not paused and next_at <= clock_timestamp() order by next_at`;
+    for (const row of due) {
+      const { ticks, next } = dueTicks(row, new Date());
+      const n = await this.sql<{ n: number }[]>`
+        select tableos.sched_cron_fire(${row.name}, ${row.next_at}, ${ticks.map((t) => t.toISOString())}::timestamptz[], ${next}) as n`;
+      if ((n[0]?.n ?? 0) > 0) this.log.debug({ cron: row.name, ticks: ticks.length }, 'cron fired');
+    }
+    const [soon] = await this.sql<{ at: Date | null }[]>`
+      select min(next_at) as at from tableos.cron where not paused`;
+    const wait = soon?.at ? Math.max(0, soon.at.getTime() - Date.now()) : this.maxSleepMs;
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.kick(), Math.min(wait, this.maxSleepMs) + 2);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.listener?.unlisten().catch(() => undefined);
+  }
+}
+
+export async function addCron(
+  sql: Sql,
+  name: string,
+  expr: string,
+  opts: { queue: string; kind: string; payload?: unknown; tz?: string; backfill?: boolean },
+): Promise<CronRow> {
+  const tz = opts.tz ?? 'UTC';
+  const next = nextAfter(expr, tz, new Date());
+  return proc.one<CronRow>(
+    sql,
+    'tableos.sched_cron_upsert',
+    [
+      name,
+      expr.trim(),
+      tz,
+      opts.queue,
+      opts.kind,
+      opts.payload === undefined ? null : JSON.stringify(opts.payload),
+      opts.backfill ?? false,
+      next,
+    ],
+    ['', '', '', '', '', '::text::jsonb'],
+  );
+}
+
+export async function pauseCron(sql: Sql, name: string, paused: boolean): Promise<CronRow> {
+  const row = await proc.getCron(sql, name);
+  const next = nextAfter(row.expr, row.tz, new Date());
+  return proc.one<CronRow>(sql, 'tableos.sched_cron_pause', [name, paused, next]);
+}

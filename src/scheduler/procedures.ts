@@ -1,0 +1,191 @@
+// The scheduler's stored procedures as typed calls: one statement, one round trip each.
+// Batches travel as text arrays cast on the server, so NULL elements keep their meaning.
+import type { Sql } from '../kernel/database.js';
+import { QueryError } from '../kernel/errors.js';
+import { schedulerError } from './errors.js';
+import type { CronRow, QueueRow, TaskRow } from './types.js';
+
+type Param = string | number | boolean | null | Date | (string | null)[];
+
+async function run<Row>(sql: Sql, name: string, text: string, params: Param[]): Promise<Row[]> {
+  try {
+    return (await sql.unsafe(text, params as never[], { prepare: true })) as unknown as Row[];
+  } catch (err) {
+    throw schedulerError(new QueryError(name, params, err));
+  }
+}
+
+export interface EnqueueRow {
+  queue: string;
+  kind: string;
+  payload: string | null;
+  priority: number | null;
+  runAt: string | null;
+  memoryMb: number | null;
+  localityKey: string | null;
+  partitionKey: string | null;
+  dedupKey: string | null;
+  maxAttempts: number | null;
+}
+
+const col = <K extends keyof EnqueueRow>(rows: EnqueueRow[], k: K) =>
+  rows.map((r) => (r[k] === null ? null : String(r[k])));
+
+export async function enqueueBatch(
+  sql: Sql,
+  rows: EnqueueRow[],
+): Promise<{ ord: number; id: string; existed: boolean }[]> {
+  const out = await run<{ ord: number; id: string; existed: boolean }>(
+    sql,
+    'tableos.sched_enqueue',
+    `select * from tableos.sched_enqueue($1::text[], $2::text[], $3::text[]::jsonb[], $4::text[]::int[],
+       $5::text[]::timestamptz[], $6::text[]::int[], $7::text[], $8::text[], $9::text[], $10::text[]::int[])`,
+    [
+      col(rows, 'queue'),
+      col(rows, 'kind'),
+      col(rows, 'payload'),
+      col(rows, 'priority'),
+      col(rows, 'runAt'),
+      col(rows, 'memoryMb'),
+      col(rows, 'localityKey'),
+      col(rows, 'partitionKey'),
+      col(rows, 'dedupKey'),
+      col(rows, 'maxAttempts'),
+    ],
+  );
+  return out.sort((a, b) => a.ord - b.ord);
+}
+
+export function next(sql: Sql, executor: string, dispatch: boolean): Promise<TaskRow[]> {
+  return run(sql, 'tableos.sched_next', 'select * from tableos.sched_next($1, $2)', [
+    executor,
+    dispatch,
+  ]);
+}
+
+export function poll(sql: Sql, executor: string): Promise<TaskRow[]> {
+  return run(sql, 'tableos.sched_poll', 'select * from tableos.sched_poll($1)', [executor]);
+}
+
+export interface Outcome {
+  id: string;
+  /** JSON text of the result, or null. */
+  result: string | null;
+  /** Error message when the handler failed. */
+  error: string | null;
+}
+
+export function complete(sql: Sql, executor: string, outcomes: Outcome[]): Promise<TaskRow[]> {
+  return run(
+    sql,
+    'tableos.sched_complete',
+    'select * from tableos.sched_complete($1, $2::text[]::bigint[], $3::text[], $4::text[]::jsonb[])',
+    [
+      executor,
+      outcomes.map((o) => o.id),
+      outcomes.map((o) => o.error),
+      outcomes.map((o) => o.result),
+    ],
+  );
+}
+
+export function registerWorker(
+  sql: Sql,
+  executor: string,
+  partition: number,
+  capacity: number,
+  memoryMb: number | null,
+  shards: string[],
+  kinds: string[] | null,
+): Promise<TaskRow[]> {
+  return run(
+    sql,
+    'tableos.sched_worker_register',
+    'select * from tableos.sched_worker_register($1, $2, $3, $4, $5::text[], $6::text[])',
+    [executor, partition, capacity, memoryMb, shards, kinds],
+  );
+}
+
+export async function setWorkerKinds(sql: Sql, executor: string, kinds: string[]): Promise<void> {
+  await run(
+    sql,
+    'tableos.sched_worker_kinds',
+    'select tableos.sched_worker_kinds($1, $2::text[])',
+    [executor, kinds],
+  );
+}
+
+export async function releaseWorkers(sql: Sql, executor: string): Promise<number> {
+  const [r] = await run<{ n: number }>(
+    sql,
+    'tableos.sched_worker_release',
+    'select tableos.sched_worker_release($1) as n',
+    [executor],
+  );
+  return r?.n ?? 0;
+}
+
+export async function reclaim(sql: Sql): Promise<number> {
+  const [r] = await run<{ n: number }>(
+    sql,
+    'tableos.sched_reclaim',
+    'select tableos.sched_reclaim() as n',
+    [],
+  );
+  return r?.n ?? 0;
+}
+
+export async function upsertQueue(
+  sql: Sql,
+  name: string,
+  o: {
+    policy: string | null;
+    partition: number | null;
+    concurrency: number | null;
+    perExecutor: number | null;
+    perKey: number | null;
+    rateLimit: number | null;
+    ratePeriodMs: number | null;
+  },
+): Promise<QueueRow> {
+  const [r] = await run<QueueRow>(
+    sql,
+    'tableos.sched_queue_upsert',
+    'select * from tableos.sched_queue_upsert($1, $2, $3, $4, $5, $6, $7, $8)',
+    [
+      name,
+      o.policy,
+      o.partition,
+      o.concurrency,
+      o.perExecutor,
+      o.perKey,
+      o.rateLimit,
+      o.ratePeriodMs,
+    ],
+  );
+  return r!;
+}
+
+export async function one<Row>(
+  sql: Sql,
+  fn: string,
+  params: Param[],
+  casts: string[] = [],
+): Promise<Row> {
+  const args = params.map((_, i) => `$${i + 1}${casts[i] ?? ''}`).join(', ');
+  const [r] = await run<Row>(sql, fn, `select * from ${fn}(${args})`, params);
+  return r!;
+}
+
+export const getQueue = (sql: Sql, name: string) =>
+  one<QueueRow>(sql, 'tableos.sched_queue_get', [name]);
+export const pauseQueue = (sql: Sql, name: string, paused: boolean) =>
+  one<QueueRow>(sql, 'tableos.sched_queue_pause', [name, paused]);
+export const setPolicy = (sql: Sql, queue: string, policy: string) =>
+  one<QueueRow>(sql, 'tableos.sched_queue_policy', [queue, policy]);
+export const getTask = (sql: Sql, id: string) =>
+  one<TaskRow>(sql, 'tableos.sched_task_get', [id], ['::bigint']);
+export const cancelTask = (sql: Sql, id: string) =>
+  one<TaskRow>(sql, 'tableos.sched_cancel', [id], ['::bigint']);
+export const getCron = (sql: Sql, name: string) =>
+  one<CronRow>(sql, 'tableos.sched_cron_get', [name]);

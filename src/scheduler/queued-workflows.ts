@@ -1,0 +1,69 @@
+// Queued workflows: a run waiting on a queue is a workflow row ('enqueued') plus a task of
+// kind tableos.workflow, written in one transaction so neither exists without the other.
+// The scheduler places the task like any other; its handler runs the workflow by id, and the
+// workflow's own checkpoints keep the run exactly-once even when the task is re-queued.
+import crypto from 'node:crypto';
+import type { Sql } from '../kernel/database.js';
+import type { TableOS } from '../tableos.js';
+import { WorkflowArgumentError, WorkflowConflictError } from '../workflows/errors.js';
+import { serialize } from '../workflows/serialize.js';
+import { checkId, checkMs, checkName } from '../workflows/validate.js';
+import { schedulerError } from './errors.js';
+import * as proc from './procedures.js';
+import type { EnqueueOptions, TaskHandler } from './types.js';
+
+export const WORKFLOW_TASK_KIND = 'tableos.workflow';
+
+export interface QueuedWorkflowOptions extends Omit<EnqueueOptions, 'dedupKey'> {
+  /** The workflow id (idempotency key): enqueuing the same id again returns the same run. */
+  id?: string;
+  /** Deadline of the run, counted from when it is enqueued. */
+  timeoutMs?: number;
+}
+
+/** Writes the run and its task; returns the workflow id. */
+export async function enqueueWorkflow(
+  sql: Sql,
+  queue: string,
+  name: string,
+  args: unknown[],
+  opts: QueuedWorkflowOptions,
+  toRow: (payload: unknown, o: EnqueueOptions) => proc.EnqueueRow,
+): Promise<string> {
+  checkName(name, 'workflow');
+  if (!Array.isArray(args)) throw new WorkflowArgumentError('workflow arguments must be an array');
+  const id = opts.id === undefined ? crypto.randomUUID() : checkId(opts.id);
+  const timeoutMs = checkMs(opts.timeoutMs, 'timeoutMs') ?? null;
+  const input = serialize(args, `arguments of workflow ${name}`);
+  const { id: _id, timeoutMs: _t, ...taskOpts } = opts;
+  // Retried elsewhere if a handler fails to start the run (e.g. not registered there).
+  const row = toRow({ workflowId: id }, { maxAttempts: 3, ...taskOpts, dedupKey: id });
+  try {
+    await sql.begin(async (tx) => {
+      const [started] = await tx<{ name: string | null; created: boolean }[]>`
+        select * from tableos.wf_start(${[id]}::text[], ${[name]}::text[], ${[input]}::text[],
+          '{enqueued}'::text[], null, '{NULL}'::text[], '{NULL}'::int[], ${[timeoutMs]}::bigint[], '{10}'::int[])`;
+      if (started && !started.created) {
+        if (started.name !== name) {
+          throw new WorkflowConflictError(
+            `workflow id ${id} is already used by a run of ${started.name}`,
+          );
+        }
+        return; // the same run, enqueued before
+      }
+      await proc.enqueueBatch(tx as unknown as Sql, [row]);
+    });
+  } catch (err) {
+    throw schedulerError(err);
+  }
+  return id;
+}
+
+/** The handler of workflow tasks: runs (or resumes, or reports) the workflow by id here. */
+export function workflowTaskHandler(os: TableOS): TaskHandler {
+  return async (payload: unknown) => {
+    const { workflowId } = payload as { workflowId: string };
+    const outcome = await os.workflows.executeById(workflowId);
+    return { workflowId, status: outcome.status };
+  };
+}

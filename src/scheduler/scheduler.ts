@@ -1,0 +1,297 @@
+// The scheduler service of one TableOS node: queues, enqueue with result handles, the
+// handler registry, and (on an executor) worker slots and cron firing.
+import type { TableOS } from '../tableos.js';
+import { Batcher } from './batcher.js';
+import { CronRunner, addCron, pauseCron } from './cron.js';
+import { NotExecutorError, SchedulerInvalidError } from './errors.js';
+import * as proc from './procedures.js';
+import { ResultWaiter } from './results.js';
+import { Runner } from './runner.js';
+import type {
+  CronRow,
+  EnqueueOptions,
+  PolicyRow,
+  QueueOptions,
+  QueueRow,
+  TaskHandler,
+  TaskRow,
+  TaskState,
+  WorkerOptions,
+  WorkerRow,
+} from './types.js';
+import * as v from './validate.js';
+import type { WorkflowHandle } from '../workflows/admin.js';
+import {
+  WORKFLOW_TASK_KIND,
+  enqueueWorkflow,
+  workflowTaskHandler,
+  type QueuedWorkflowOptions,
+} from './queued-workflows.js';
+
+/** A task that was enqueued: wait for its result, like a started workflow. */
+export class TaskHandle<T = unknown> {
+  constructor(
+    readonly id: string,
+    /** True when a live task with the same dedup key already existed and this is that task. */
+    readonly existed: boolean,
+    private readonly sched: Scheduler,
+    /** Enqueued here while listening for completions, so its end cannot go unseen. */
+    private readonly fresh = false,
+  ) {}
+
+  /** The handler's return value once done; rejects with TaskFailedError if it failed. */
+  result(): Promise<T> {
+    return this.sched.waitFor(this.id, this.fresh) as Promise<T>;
+  }
+
+  status(): Promise<TaskRow> {
+    return this.sched.task(this.id);
+  }
+}
+
+const STATES = new Set<TaskState>(['queued', 'assigned', 'running', 'done', 'failed', 'cancelled']);
+
+export class Scheduler {
+  private readonly handlers = new Map<string, TaskHandler>();
+  private readonly results: ResultWaiter;
+  private readonly enqueuer: Batcher<
+    proc.EnqueueRow,
+    { ord: number; id: string; existed: boolean }
+  >;
+  private runner: Runner | undefined;
+  private cronRunner: CronRunner | undefined;
+
+  constructor(private readonly os: TableOS) {
+    this.results = new ResultWaiter(os.sql, os.log);
+    this.enqueuer = new Batcher((rows) => proc.enqueueBatch(this.os.sql, rows), 1000, 4);
+    os.onClose(() => this.stop());
+  }
+
+  /** Maps a task kind to its handler in this process. Re-registering replaces it. */
+  register(kind: string, handler: TaskHandler): this {
+    v.kind(kind);
+    if (typeof handler !== 'function') {
+      throw new SchedulerInvalidError(`handler for ${kind} must be a function`);
+    }
+    const isNew = !this.handlers.has(kind);
+    this.handlers.set(kind, handler);
+    if (isNew && this.runner) {
+      this.runner
+        .kindsChanged()
+        .catch((err: unknown) => this.os.log.warn({ err }, 'could not update worker kinds'));
+    }
+    return this;
+  }
+
+  /** Creates the queue or changes its settings; limits not given are removed. */
+  async queue(name: string, opts: QueueOptions = {}): Promise<QueueRow> {
+    v.name('queue name', name);
+    const rate = opts.rateLimit ?? null;
+    return proc.upsertQueue(this.os.sql, name, {
+      policy:
+        opts.policy === undefined ? null : v.name('policy', opts.policy, /^[a-z][a-z0-9_]{0,62}$/),
+      partition: v.optInt('partition', opts.partition, 0),
+      concurrency: v.optInt('concurrency', opts.concurrency, 1),
+      perExecutor: v.optInt('perExecutor', opts.perExecutor, 1),
+      perKey: v.optInt('perKey', opts.perKey, 1),
+      rateLimit: rate === null ? null : v.int('rateLimit.count', rate.count, 1),
+      ratePeriodMs: rate === null ? null : v.int('rateLimit.periodMs', rate.periodMs, 1),
+    });
+  }
+
+  getQueue(name: string): Promise<QueueRow> {
+    return proc.getQueue(this.os.sql, name);
+  }
+
+  async queues(): Promise<QueueRow[]> {
+    return this.os.sql<QueueRow[]>`select * from tableos.queue order by name`;
+  }
+
+  pause(queue: string): Promise<QueueRow> {
+    return proc.pauseQueue(this.os.sql, queue, true);
+  }
+
+  resume(queue: string): Promise<QueueRow> {
+    return proc.pauseQueue(this.os.sql, queue, false);
+  }
+
+  /** Swaps the queue's placement policy at run time; the next placement uses it. */
+  setPolicy(queue: string, policy: string): Promise<QueueRow> {
+    return proc.setPolicy(this.os.sql, queue, policy);
+  }
+
+  async policies(): Promise<PolicyRow[]> {
+    return this.os.sql<PolicyRow[]>`select * from tableos.sched_policy order by name`;
+  }
+
+  /** Registers a SQL function fn(tableos.task, tableos.worker[]) returns text as a policy. */
+  addPolicy(name: string, fn: string, description = ''): Promise<PolicyRow> {
+    return proc.one<PolicyRow>(this.os.sql, 'tableos.sched_policy_add', [name, fn, description]);
+  }
+
+  async enqueue<T = unknown>(
+    queue: string,
+    kind: string,
+    payload?: unknown,
+    opts: EnqueueOptions = {},
+  ): Promise<TaskHandle<T>> {
+    const row = toRow(queue, kind, payload, opts);
+    await this.results.ready();
+    const { id, existed } = await this.enqueuer.push(row);
+    return new TaskHandle<T>(id, existed, this, true);
+  }
+
+  /**
+   * Enqueues a run of a workflow (registered here, or named) on queue: the run's row and its
+   * task commit together. Returns the workflow's handle; opts.id is the idempotency key.
+   * Executors that run the queue's tasks must have the workflow registered.
+   */
+  async enqueueWorkflow<R = unknown>(
+    queue: string,
+    workflow: { name: string } | string,
+    args: unknown[],
+    opts: QueuedWorkflowOptions = {},
+  ): Promise<WorkflowHandle<R>> {
+    const name = typeof workflow === 'string' ? workflow : workflow.name;
+    const id = await enqueueWorkflow(this.os.sql, queue, name, args, opts, (payload, o) =>
+      toRow(queue, WORKFLOW_TASK_KIND, payload, o),
+    );
+    return this.os.workflows.handle<R>(id);
+  }
+
+  /** A handle on an existing task, by id. */
+  handle<T = unknown>(id: string | number): TaskHandle<T> {
+    return new TaskHandle<T>(v.taskId(id), true, this);
+  }
+
+  waitFor(id: string, fresh = false): Promise<unknown> {
+    return this.results.wait(id, fresh);
+  }
+
+  async task(id: string | number): Promise<TaskRow> {
+    return proc.getTask(this.os.sql, v.taskId(id));
+  }
+
+  async cancel(id: string | number): Promise<TaskRow> {
+    return proc.cancelTask(this.os.sql, v.taskId(id));
+  }
+
+  async tasks(
+    filter: { queue?: string; state?: TaskState; limit?: number } = {},
+  ): Promise<TaskRow[]> {
+    if (filter.state !== undefined && !STATES.has(filter.state)) {
+      throw new SchedulerInvalidError(
+        `unknown task state ${JSON.stringify(filter.state)}; one of ${[...STATES].join(', ')}`,
+      );
+    }
+    if (filter.queue !== undefined) await this.getQueue(filter.queue);
+    const limit = filter.limit === undefined ? 100 : v.int('limit', filter.limit, 1, 100_000);
+    return this.os.sql<TaskRow[]>`
+      select * from tableos.task
+       where (${filter.queue ?? null}::text is null or queue = ${filter.queue ?? null})
+         and (${filter.state ?? null}::text is null or state = ${filter.state ?? null})
+       order by id desc limit ${limit}`;
+  }
+
+  async workers(opts: { all?: boolean } = {}): Promise<WorkerRow[]> {
+    return this.os.sql<WorkerRow[]>`
+      select * from tableos.worker where ${opts.all === true} or status = 'alive' order by seq`;
+  }
+
+  /** Offers this executor's slots and runs registered handlers; also fires cron schedules. */
+  async start(opts: WorkerOptions = {}): Promise<void> {
+    if (this.os.executor === undefined) {
+      throw new NotExecutorError(
+        'this node was opened with executor: false; it can enqueue but not run tasks',
+      );
+    }
+    if (this.runner) return;
+    // Queued workflows are tasks like any other: every executor can run the ones it registered.
+    if (!this.handlers.has(WORKFLOW_TASK_KIND)) {
+      this.handlers.set(WORKFLOW_TASK_KIND, workflowTaskHandler(this.os));
+    }
+    const partitions = opts.partitions ?? [0];
+    if (!Array.isArray(partitions) || partitions.length === 0) {
+      throw new SchedulerInvalidError('partitions must be a non-empty array of integers');
+    }
+    const o = {
+      capacity: v.int('capacity', opts.capacity ?? 10, 1, 100_000),
+      memoryMb: v.optInt('memoryMb', opts.memoryMb, 0),
+      shards: (opts.shards ?? []).map((s) => v.text('shard', s)),
+      partitions: partitions.map((p) => v.int('partition', p, 0)),
+      pollMs: v.int('pollMs', opts.pollMs ?? 5000, 10),
+      drainMs: v.int('drainMs', opts.drainMs ?? 10_000, 0),
+    };
+    const runner = new Runner(this.os, this.handlers, this.results, o);
+    this.runner = runner;
+    await runner.start();
+    // Changes to schedules arrive by NOTIFY and due ticks by timer; the long sleep is a fallback.
+    this.cronRunner = new CronRunner(this.os.sql, this.os.log, Math.max(o.pollMs, 30_000));
+    await this.cronRunner.start();
+  }
+
+  /** Stops running tasks here (handlers get drainMs to finish) and releases the slots. */
+  async stop(): Promise<void> {
+    await this.cronRunner?.stop();
+    this.cronRunner = undefined;
+    await this.runner?.stop();
+    this.runner = undefined;
+    await this.enqueuer.idle();
+    await this.results.close();
+  }
+
+  readonly cron = {
+    add: (
+      name: string,
+      expr: string,
+      opts: { queue: string; kind: string; payload?: unknown; tz?: string; backfill?: boolean },
+    ): Promise<CronRow> => {
+      v.name('schedule name', name);
+      v.kind(opts.kind);
+      v.payload(opts.payload);
+      return addCron(this.os.sql, name, expr, opts);
+    },
+    list: (): Promise<CronRow[]> =>
+      this.os.sql<CronRow[]>`select * from tableos.cron order by name`,
+    pause: (name: string) => pauseCron(this.os.sql, name, true),
+    resume: (name: string) => pauseCron(this.os.sql, name, false),
+    remove: (name: string) => proc.one<CronRow>(this.os.sql, 'tableos.sched_cron_remove', [name]),
+  };
+}
+
+export function toRow(
+  queue: string,
+  kind: string,
+  payload: unknown,
+  o: EnqueueOptions,
+): proc.EnqueueRow {
+  if (o.delayMs !== undefined && o.runAt !== undefined) {
+    throw new SchedulerInvalidError('give delayMs or runAt, not both');
+  }
+  let runAt: string | null = null;
+  if (o.delayMs !== undefined) {
+    if (typeof o.delayMs !== 'number' || !Number.isFinite(o.delayMs) || o.delayMs < 0) {
+      throw new SchedulerInvalidError(
+        `delayMs must be a finite number >= 0, got ${String(o.delayMs)}`,
+      );
+    }
+    runAt = new Date(Date.now() + o.delayMs).toISOString();
+  } else if (o.runAt !== undefined) {
+    if (!(o.runAt instanceof Date) || Number.isNaN(o.runAt.getTime())) {
+      throw new SchedulerInvalidError('runAt must be a valid Date');
+    }
+    runAt = o.runAt.toISOString();
+  }
+  return {
+    queue: v.name('queue name', queue),
+    kind: v.kind(kind),
+    payload: v.payload(payload),
+    priority: v.optInt('priority', o.priority, -2_147_483_648),
+    runAt,
+    memoryMb: v.optInt('memoryMb', o.memoryMb, 0),
+    localityKey: o.localityKey === undefined ? null : v.text('localityKey', o.localityKey),
+    partitionKey: o.partitionKey === undefined ? null : v.text('partitionKey', o.partitionKey),
+    dedupKey: o.dedupKey === undefined ? null : v.text('dedupKey', o.dedupKey),
+    maxAttempts: v.optInt('maxAttempts', o.maxAttempts, 1),
+  };
+}
