@@ -1,0 +1,123 @@
+-- 0035_fs_batch: many operations in one call (concurrent creates grouped by the client,
+-- tree import), and the views that `tableos fs query` runs over.
+
+-- Creates many files in one transaction; each item succeeds or fails on its own (its own
+-- savepoint), and a failing item gets its POSIX code. Directories are locked in inode order
+-- first so concurrent batches cannot deadlock on them.
+create function tableos.fs_create_many(
+  p_uid integer, p_gids integer[], p_paths text[], p_modes integer[], p_datas bytea[],
+  p_exclusive boolean
+) returns table (i integer, ino bigint, errno text, message text)
+language plpgsql as $$
+declare
+  v_k integer;
+begin
+  for v_k in 1 .. coalesce(cardinality(p_paths), 0) loop
+    i := v_k;
+    begin
+      ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], p_exclusive, p_datas[v_k]);
+      errno := null;
+      message := null;
+    exception when sqlstate 'TF001' then
+      get stacked diagnostics errno = pg_exception_detail, message = message_text;
+      ino := null;
+    end;
+    return next;
+  end loop;
+end;
+$$;
+
+-- Imports a batch of entries (parents before children), all or nothing: 'd' directories
+-- (existing ones are kept), 'f' files (replaced), 'l' symlinks (replaced). Sets modes and
+-- modification times as given. Returns the number of entries written.
+create function tableos.fs_put_many(
+  p_uid integer, p_gids integer[], p_kinds text[], p_paths text[], p_modes integer[],
+  p_mtimes timestamptz[], p_datas bytea[], p_targets text[]
+) returns integer
+language plpgsql as $$
+declare
+  v_k integer;
+  v_ino bigint;
+  l record;
+begin
+  for v_k in 1 .. coalesce(cardinality(p_paths), 0) loop
+    if p_kinds[v_k] = 'd' then
+      v_ino := tableos.fs_mkdir(p_uid, p_gids, p_paths[v_k], p_modes[v_k], true);
+      update tableos.fs_inode i set mode = p_modes[v_k] where i.ino = v_ino and i.mode <> p_modes[v_k];
+    elsif p_kinds[v_k] = 'f' then
+      v_ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], false, p_datas[v_k]);
+      update tableos.fs_inode i set mtime = coalesce(p_mtimes[v_k], i.mtime), mode = p_modes[v_k]
+       where i.ino = v_ino;
+    elsif p_kinds[v_k] = 'l' then
+      select * into l from tableos.fs_lookup(p_uid, p_gids, p_paths[v_k], false, true);
+      if l.ino is not null and l.kind <> 'd' then
+        perform tableos.fs_unlink(p_uid, p_gids, p_paths[v_k]);
+      end if;
+      v_ino := tableos.fs_symlink(p_uid, p_gids, p_targets[v_k], p_paths[v_k]);
+    else
+      perform tableos.fs_fail('EINVAL', 'entry kind must be d, f or l', p_paths[v_k]);
+    end if;
+  end loop;
+  return coalesce(cardinality(p_paths), 0);
+end;
+$$;
+
+create function tableos.fs_mode_string(p_kind "char", p_mode integer) returns text
+language sql immutable parallel safe as $$
+  select case p_kind when 'd' then 'd' when 'l' then 'l' else '-' end
+    || case when p_mode & 256 <> 0 then 'r' else '-' end
+    || case when p_mode & 128 <> 0 then 'w' else '-' end
+    || case when p_mode & 2048 <> 0 then case when p_mode & 64 <> 0 then 's' else 'S' end
+            when p_mode & 64 <> 0 then 'x' else '-' end
+    || case when p_mode & 32 <> 0 then 'r' else '-' end
+    || case when p_mode & 16 <> 0 then 'w' else '-' end
+    || case when p_mode & 1024 <> 0 then case when p_mode & 8 <> 0 then 's' else 'S' end
+            when p_mode & 8 <> 0 then 'x' else '-' end
+    || case when p_mode & 4 <> 0 then 'r' else '-' end
+    || case when p_mode & 2 <> 0 then 'w' else '-' end
+    || case when p_mode & 512 <> 0 then case when p_mode & 1 <> 0 then 't' else 'T' end
+            when p_mode & 1 <> 0 then 'x' else '-' end
+$$;
+
+-- Every directory entry with its full path and attributes. Paths are built by walking up
+-- from each entry's directory, so selective queries (top-N by size through the size index,
+-- one directory) touch only the rows they return.
+create view tableos.fs_files as
+select tableos.fs_join(tableos.fs_dir_path(d.parent), d.name) as path,
+       d.name::text as name,
+       case d.kind when 'f' then 'file' when 'd' then 'directory' else 'symlink' end as type,
+       i.size,
+       i.uid,
+       i.gid,
+       i.mode,
+       tableos.fs_mode_string(i.kind, i.mode) as perms,
+       i.nlink,
+       i.atime,
+       i.mtime,
+       i.ctime,
+       i.ino,
+       d.parent as dir_ino,
+       s.target
+  from tableos.fs_dirent d
+  join tableos.fs_inode i on i.ino = d.ino
+  left join tableos.fs_symlink s on s.ino = d.ino;
+
+comment on view tableos.fs_files is
+  'One row per directory entry: full path, name, type (file, directory, symlink), size, owner uid and gid, mode, times.';
+
+-- Directories with the count and total size of the files directly in them.
+create view tableos.fs_dirs as
+select tableos.fs_dir_path(i.ino) as path,
+       i.ino,
+       i.uid,
+       i.gid,
+       i.mode,
+       i.mtime,
+       (select count(*) from tableos.fs_dirent d where d.parent = i.ino) as entries,
+       (select coalesce(sum(f.size), 0) from tableos.fs_dirent d
+          join tableos.fs_inode f on f.ino = d.ino where d.parent = i.ino and d.kind = 'f') as file_bytes
+  from tableos.fs_inode i
+ where i.kind = 'd';
+
+comment on view tableos.fs_dirs is
+  'One row per directory: full path, owner, entries and bytes of the files directly inside.';
