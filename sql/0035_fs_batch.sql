@@ -1,27 +1,38 @@
 -- 0035_fs_batch: many operations in one call (concurrent creates grouped by the client,
 -- tree import), and the views that `tableos fs query` runs over.
 
+-- Batched data travels as one bytea with the items' lengths (-1 for none), item k's bytes
+-- following item k-1's. Returns item k's data.
+create function tableos.fs_slice(p_blob bytea, p_lens integer[], p_k integer, p_at integer)
+returns bytea
+language sql immutable as $$
+  select case when p_lens[p_k] is null or p_lens[p_k] < 0 then null
+              else substring(p_blob from p_at for p_lens[p_k]) end
+$$;
+
 -- Creates many files in one transaction; each item succeeds or fails on its own (its own
--- savepoint), and a failing item gets its POSIX code. Directories are locked in inode order
--- first so concurrent batches cannot deadlock on them.
+-- savepoint), and a failing item gets its POSIX code.
 create function tableos.fs_create_many(
-  p_uid integer, p_gids integer[], p_paths text[], p_modes integer[], p_datas bytea[],
-  p_exclusive boolean
+  p_uid integer, p_gids integer[], p_paths text[], p_modes integer[], p_blob bytea,
+  p_lens integer[], p_exclusive boolean
 ) returns table (i integer, ino bigint, errno text, message text)
 language plpgsql as $$
 declare
   v_k integer;
+  v_at integer := 1;
 begin
   for v_k in 1 .. coalesce(cardinality(p_paths), 0) loop
     i := v_k;
     begin
-      ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], p_exclusive, p_datas[v_k]);
+      ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], p_exclusive,
+                               tableos.fs_slice(p_blob, p_lens, v_k, v_at));
       errno := null;
       message := null;
     exception when sqlstate 'TF001' then
       get stacked diagnostics errno = pg_exception_detail, message = message_text;
       ino := null;
     end;
+    v_at := v_at + greatest(coalesce(p_lens[v_k], 0), 0);
     return next;
   end loop;
 end;
@@ -32,11 +43,12 @@ $$;
 -- modification times as given. Returns the number of entries written.
 create function tableos.fs_put_many(
   p_uid integer, p_gids integer[], p_kinds text[], p_paths text[], p_modes integer[],
-  p_mtimes timestamptz[], p_datas bytea[], p_targets text[]
+  p_mtimes timestamptz[], p_blob bytea, p_lens integer[], p_targets text[]
 ) returns integer
 language plpgsql as $$
 declare
   v_k integer;
+  v_at integer := 1;
   v_ino bigint;
   l record;
 begin
@@ -45,7 +57,8 @@ begin
       v_ino := tableos.fs_mkdir(p_uid, p_gids, p_paths[v_k], p_modes[v_k], true);
       update tableos.fs_inode i set mode = p_modes[v_k] where i.ino = v_ino and i.mode <> p_modes[v_k];
     elsif p_kinds[v_k] = 'f' then
-      v_ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], false, p_datas[v_k]);
+      v_ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], false,
+                                 tableos.fs_slice(p_blob, p_lens, v_k, v_at));
       update tableos.fs_inode i set mtime = coalesce(p_mtimes[v_k], i.mtime), mode = p_modes[v_k]
        where i.ino = v_ino;
     elsif p_kinds[v_k] = 'l' then
@@ -57,6 +70,7 @@ begin
     else
       perform tableos.fs_fail('EINVAL', 'entry kind must be d, f or l', p_paths[v_k]);
     end if;
+    v_at := v_at + greatest(coalesce(p_lens[v_k], 0), 0);
   end loop;
   return coalesce(cardinality(p_paths), 0);
 end;

@@ -4,3 +4,4 @@ export * from './kernel/errors.js';
 export type { Sql, TransactionSql } from './kernel/database.js';
 export { listExecutors, type ExecutorRow } from './kernel/executor-registry.js';
 export { VERSION } from './kernel/version.js';
+export * from './fs/index.js';

@@ -9,6 +9,7 @@ import * as ps from './commands/ps.js';
 import * as sql from './commands/sql.js';
 import * as start from './commands/start.js';
 import * as status from './commands/status.js';
+import * as fsCli from '../fs/cli.js';
 
 export function buildProgram(): Command {
   const program = new Command('tableos')
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .showHelpAfterError()
     .exitOverride();
-  for (const c of [start, sql, status, ps, migrate]) c.register(program);
+  for (const c of [start, sql, status, ps, migrate, fsCli]) c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }

@@ -12,7 +12,8 @@ export function checkIdentity(id: Partial<Identity> = {}): Identity {
   const uid = id.uid ?? 0;
   const gids = id.gids ?? [uid === 0 ? 0 : uid];
   const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as number) < 2 ** 31;
-  if (!ok(uid)) throw new InvalidArgumentError(`uid must be an integer 0..2^31-1, got ${String(uid)}`);
+  if (!ok(uid))
+    throw new InvalidArgumentError(`uid must be an integer 0..2^31-1, got ${String(uid)}`);
   if (!Array.isArray(gids) || !gids.every(ok)) {
     throw new InvalidArgumentError('gids must be an array of integers 0..2^31-1');
   }

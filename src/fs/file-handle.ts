@@ -16,7 +16,8 @@ export class FileHandle {
   ) {}
 
   private check(): void {
-    if (this.closed) throw new FsInvalidError('EINVAL', `EINVAL: file handle closed, '${this.path}'`);
+    if (this.closed)
+      throw new FsInvalidError('EINVAL', `EINVAL: file handle closed, '${this.path}'`);
   }
 
   async read(offset: number, length: number): Promise<Buffer> {

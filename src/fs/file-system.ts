@@ -5,7 +5,15 @@ import { Caller, checkIdentity } from './caller.js';
 import { fsError, FsInvalidError } from './errors.js';
 import { FileHandle } from './file-handle.js';
 import { checkPath, globToRegex } from './path.js';
-import { kindName, toList, toStats, toWalk, type ListRow, type StatRow, type WalkRow } from './rows.js';
+import {
+  kindName,
+  toList,
+  toStats,
+  toWalk,
+  type ListRow,
+  type StatRow,
+  type WalkRow,
+} from './rows.js';
 import type {
   DirEntry,
   FindOptions,
@@ -100,12 +108,21 @@ export class FileSystem {
     });
   }
 
-  private async createMany(items: CreateItem[], exclusive: boolean): Promise<BatchResult<number>[]> {
-    const rows = await this.caller.call<{ i: number; ino: string | null; errno: string | null; message: string | null }>(
+  private async createMany(
+    items: CreateItem[],
+    exclusive: boolean,
+  ): Promise<BatchResult<number>[]> {
+    const rows = await this.caller.call<{
+      i: number;
+      ino: string | null;
+      errno: string | null;
+      message: string | null;
+    }>(
       'fs_create_many',
       items.map((x) => x.path),
       items.map((x) => x.mode),
-      items.map((x) => x.data),
+      Buffer.concat(items.map((x) => x.data)),
+      items.map((x) => x.data.length),
       exclusive,
     );
     return rows.map((r) =>
@@ -125,7 +142,9 @@ export class FileSystem {
 
   /** Writes at an offset (holes read as zeros); returns the new size. */
   async write(path: string, offset: number, data: Data): Promise<number> {
-    return Number(await this.caller.one<string>('fs_write', checkPath(path), offset, checkData(data)));
+    return Number(
+      await this.caller.one<string>('fs_write', checkPath(path), offset, checkData(data)),
+    );
   }
 
   async appendFile(path: string, data: Data, opts: { mode?: number } = {}): Promise<number> {
@@ -208,7 +227,9 @@ export class FileSystem {
 
   /** rm / rm -r: returns the number of entries removed. */
   async rm(path: string, opts: { recursive?: boolean } = {}): Promise<number> {
-    return Number(await this.caller.one<string>('fs_remove', checkPath(path), opts.recursive ?? false));
+    return Number(
+      await this.caller.one<string>('fs_remove', checkPath(path), opts.recursive ?? false),
+    );
   }
 
   async link(existing: string, path: string): Promise<void> {
@@ -216,7 +237,9 @@ export class FileSystem {
   }
 
   async symlink(target: string, path: string): Promise<number> {
-    return Number(await this.caller.one<string>('fs_symlink', checkPath(target, 'target'), checkPath(path)));
+    return Number(
+      await this.caller.one<string>('fs_symlink', checkPath(target, 'target'), checkPath(path)),
+    );
   }
 
   async readlink(path: string): Promise<string> {
@@ -239,7 +262,12 @@ export class FileSystem {
   /** cp / cp -r inside the file system; returns the number of entries copied. */
   async copy(from: string, to: string, opts: { recursive?: boolean } = {}): Promise<number> {
     return Number(
-      await this.caller.one<string>('fs_copy', checkPath(from), checkPath(to), opts.recursive ?? false),
+      await this.caller.one<string>(
+        'fs_copy',
+        checkPath(from),
+        checkPath(to),
+        opts.recursive ?? false,
+      ),
     );
   }
 
@@ -273,7 +301,10 @@ export class FileSystem {
   }
 
   /** du: bytes under each directory (or, with summary, the total). */
-  async du(path: string, opts: { summary?: boolean } = {}): Promise<{ path: string; bytes: number }[]> {
+  async du(
+    path: string,
+    opts: { summary?: boolean } = {},
+  ): Promise<{ path: string; bytes: number }[]> {
     const rows = await this.caller.call<{ path: string; bytes: string }>(
       'fs_du',
       checkPath(path),
@@ -288,7 +319,10 @@ const UNITS: Record<string, number> = { b: 512, c: 1, w: 2, k: 1024, M: 1024 ** 
 export function parseFindSize(spec: string): { cmp: string; n: number; unit: number } {
   const m = /^([+-]?)(\d+)([bcwkMG]?)$/.exec(spec);
   if (!m) {
-    throw new FsInvalidError('EINVAL', `EINVAL: bad -size ${JSON.stringify(spec)}: use [+-]N[cwbkMG]`);
+    throw new FsInvalidError(
+      'EINVAL',
+      `EINVAL: bad -size ${JSON.stringify(spec)}: use [+-]N[cwbkMG]`,
+    );
   }
   return { cmp: m[1] || '=', n: Number(m[2]), unit: UNITS[m[3] || 'b']! };
 }

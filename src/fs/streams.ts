@@ -16,7 +16,11 @@ export interface ReadStreamOptions {
   chunkSize?: number;
 }
 
-export function createReadStream(fs: FileSystem, path: string, opts: ReadStreamOptions = {}): Readable {
+export function createReadStream(
+  fs: FileSystem,
+  path: string,
+  opts: ReadStreamOptions = {},
+): Readable {
   const chunk = opts.chunkSize ?? CHUNK_SIZE;
   let handle: FileHandle | undefined;
   let next = opts.start ?? 0;
@@ -31,13 +35,14 @@ export function createReadStream(fs: FileSystem, path: string, opts: ReadStreamO
   };
   return new Readable({
     highWaterMark: chunk,
-    async construct(cb) {
-      try {
-        handle = await fs.open(path, 'r');
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
+    construct(cb) {
+      fs.open(path, 'r').then(
+        (h) => {
+          handle = h;
+          cb();
+        },
+        (err: Error) => cb(err),
+      );
     },
     read() {
       while (ahead.length < IN_FLIGHT && !eof && next < end) fetch();
@@ -68,7 +73,11 @@ export interface WriteStreamOptions {
 }
 
 /** Writes block-aligned chunks at increasing offsets, several calls in flight; 'finish' means all committed. */
-export function createWriteStream(fs: FileSystem, path: string, opts: WriteStreamOptions = {}): Writable {
+export function createWriteStream(
+  fs: FileSystem,
+  path: string,
+  opts: WriteStreamOptions = {},
+): Writable {
   let handle: FileHandle | undefined;
   let offset = 0;
   let pending: Buffer[] = [];
@@ -104,19 +113,16 @@ export function createWriteStream(fs: FileSystem, path: string, opts: WriteStrea
   };
   return new Writable({
     highWaterMark: CHUNK_SIZE,
-    async construct(cb) {
-      try {
-        const flags = opts.flags ?? 'w';
+    construct(cb) {
+      const flags = opts.flags ?? 'w';
+      (async () => {
         handle = await fs.open(path, flags, opts.mode ?? 0o644);
         if (flags === 'a') {
           // Chunks go out concurrently, so they carry explicit offsets from the current end.
           offset = (await handle.stat()).size;
           handle = await fs.open(path, 'r+');
         }
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
+      })().then(() => cb(), cb);
     },
     write(chunk: Buffer, _enc, cb) {
       pending.push(chunk);

@@ -77,8 +77,10 @@ export async function importTree(
       batch.map((b) => b.e.kind),
       batch.map((b) => target(b.e)),
       batch.map((b) => b.e.mode),
-      batch.map((b) => b.e.mtime),
-      batch.map((b) => b.data),
+      // Dates as text: the driver would send a Date[] as one timestamp.
+      batch.map((b) => b.e.mtime.toISOString()),
+      Buffer.concat(batch.flatMap((b) => (b.data ? [b.data] : []))),
+      batch.map((b) => b.data?.length ?? -1),
       batch.map((b) => b.e.target ?? null),
     );
     for (const b of batch) p.bytes += b.e.size;
