@@ -91,7 +91,7 @@ export class FileSystem {
   }
 
   /** Creates a new file with its content (EEXIST if it exists); concurrent creates share a commit. */
-  create(path: string, data: Data = '', opts: { mode?: number } = {}): Promise<number> {
+  async create(path: string, data: Data = '', opts: { mode?: number } = {}): Promise<number> {
     return this.creates.get(true)!.push({
       path: checkPath(path),
       mode: checkMode(opts.mode ?? 0o644),
@@ -100,7 +100,7 @@ export class FileSystem {
   }
 
   /** Creates or replaces a file's content. */
-  writeFile(path: string, data: Data, opts: { mode?: number } = {}): Promise<number> {
+  async writeFile(path: string, data: Data, opts: { mode?: number } = {}): Promise<number> {
     return this.creates.get(false)!.push({
       path: checkPath(path),
       mode: checkMode(opts.mode ?? 0o644),
@@ -173,7 +173,7 @@ export class FileSystem {
   }
 
   /** stat, following symlinks; concurrent calls are grouped into one statement. */
-  stat(path: string): Promise<Stats> {
+  async stat(path: string): Promise<Stats> {
     return this.stats.push(checkPath(path));
   }
 
