@@ -2,9 +2,10 @@
 -- targets are rows; path resolution and permission checks are procedures, so every file
 -- operation is one call and one transaction.
 --
--- Partitioning: directory entries are hash-partitioned by their directory (parent), so all
--- operations on one directory's entries touch one partition; data blocks are hash-partitioned
--- by inode, so a file's data lives in one partition. Inodes are keyed by ino.
+-- Partitioning: directory entries are keyed by their directory (parent) first, so all
+-- operations on one directory's entries touch one key range (one shard when distributed);
+-- data blocks are hash-partitioned by inode, so a file's data lives in one partition.
+-- Inodes are keyed by ino.
 
 create sequence tableos.fs_ino_seq start with 2; -- ino 1 is the root directory
 
@@ -27,22 +28,16 @@ create table tableos.fs_inode (
 -- For analytic questions ("largest files ...") answered from an index instead of a scan.
 create index fs_inode_size_idx on tableos.fs_inode (size desc) where kind = 'f';
 
+-- Keyed by (parent, name): parent is the distribution key, so one directory's entries stay
+-- together. Not declaratively partitioned on one server: runtime partition pruning made the
+-- hottest statement of path lookup about 4x slower (38 us against 9 us per lookup).
 create table tableos.fs_dirent (
   parent bigint not null,
   name text collate "C" not null,
   ino bigint not null,
   kind "char" not null,
   primary key (parent, name)
-) partition by hash (parent);
-
-create table tableos.fs_dirent_p0 partition of tableos.fs_dirent for values with (modulus 8, remainder 0);
-create table tableos.fs_dirent_p1 partition of tableos.fs_dirent for values with (modulus 8, remainder 1);
-create table tableos.fs_dirent_p2 partition of tableos.fs_dirent for values with (modulus 8, remainder 2);
-create table tableos.fs_dirent_p3 partition of tableos.fs_dirent for values with (modulus 8, remainder 3);
-create table tableos.fs_dirent_p4 partition of tableos.fs_dirent for values with (modulus 8, remainder 4);
-create table tableos.fs_dirent_p5 partition of tableos.fs_dirent for values with (modulus 8, remainder 5);
-create table tableos.fs_dirent_p6 partition of tableos.fs_dirent for values with (modulus 8, remainder 6);
-create table tableos.fs_dirent_p7 partition of tableos.fs_dirent for values with (modulus 8, remainder 7);
+);
 
 create index fs_dirent_ino_idx on tableos.fs_dirent (ino);
 
@@ -167,7 +162,8 @@ declare
   v_i integer := 1;
   v_n integer;
   v_links integer := 0;
-  v_dir tableos.fs_inode;
+  v_dkind "char";
+  v_ok boolean;
   v_next bigint;
   v_kind "char";
   v_target text;
@@ -182,16 +178,19 @@ begin
       end if;
       return;
     end if;
-    select * into v_dir from tableos.fs_inode i where i.ino = v_cur;
-    if not found then
+    -- One statement per component: the directory's kind and permission, and the entry.
+    select i.kind, tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 1), d.ino, d.kind
+      into v_dkind, v_ok, v_next, v_kind
+      from tableos.fs_inode i
+      left join tableos.fs_dirent d on d.parent = i.ino and d.name = v_comps[v_i]
+     where i.ino = v_cur;
+    if v_dkind is null then
       perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
-    elsif v_dir.kind <> 'd' then
+    elsif v_dkind <> 'd' then
       perform tableos.fs_fail('ENOTDIR', 'not a directory', '/' || array_to_string(v_done, '/'));
-    elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 1) then
+    elsif not v_ok then
       perform tableos.fs_fail('EACCES', 'permission denied', '/' || array_to_string(v_done, '/'));
     end if;
-    select d.ino, d.kind into v_next, v_kind
-      from tableos.fs_dirent d where d.parent = v_cur and d.name = v_comps[v_i];
     if p_parent_only and v_i = v_n and (v_next is null or v_kind <> 'l' or not p_follow) then
       parent := v_cur;
       name := v_comps[v_i];

@@ -2,7 +2,9 @@
 -- Every procedure takes the caller's identity (uid, gids) first and checks permissions itself.
 
 -- Adds entry (parent, name) -> ino in a directory the caller may write and search. Locks the
--- directory row first (its mtime changes), so rmdir and rename of it wait for us.
+-- directory row first (its mtime changes), so rmdir and rename of it wait for us. The row is
+-- rewritten only when something changes: many creates in one directory and one transaction
+-- update it once (now() is the transaction's time).
 create function tableos.fs_add_entry(
   p_uid integer, p_gids integer[], p_parent bigint, p_name text, p_ino bigint, p_kind "char",
   p_path text
@@ -11,10 +13,7 @@ language plpgsql as $$
 declare
   v_dir tableos.fs_inode;
 begin
-  update tableos.fs_inode i
-     set mtime = now(), ctime = now(), nlink = i.nlink + case when p_kind = 'd' then 1 else 0 end
-   where i.ino = p_parent
-  returning * into v_dir;
+  select * into v_dir from tableos.fs_inode i where i.ino = p_parent for no key update;
   if not found then
     perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
   elsif v_dir.kind <> 'd' then
@@ -27,6 +26,11 @@ begin
   on conflict do nothing;
   if not found then
     perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+  end if;
+  if p_kind = 'd' or v_dir.mtime <> now() then
+    update tableos.fs_inode i
+       set mtime = now(), ctime = now(), nlink = i.nlink + case when p_kind = 'd' then 1 else 0 end
+     where i.ino = p_parent;
   end if;
   return v_dir;
 end;

@@ -60,8 +60,7 @@ declare
   v_dir tableos.fs_inode;
   v_owner integer;
 begin
-  update tableos.fs_inode i set mtime = now(), ctime = now() where i.ino = p_parent
-  returning * into v_dir;
+  select * into v_dir from tableos.fs_inode i where i.ino = p_parent for no key update;
   if not found then
     perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
   elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
@@ -71,6 +70,9 @@ begin
     if v_owner is distinct from p_uid then
       perform tableos.fs_fail('EACCES', 'permission denied (sticky directory)', p_path);
     end if;
+  end if;
+  if v_dir.mtime <> now() then
+    update tableos.fs_inode i set mtime = now(), ctime = now() where i.ino = p_parent;
   end if;
 end;
 $$;

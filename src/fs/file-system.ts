@@ -71,7 +71,9 @@ export class FileSystem {
     this.caller = new Caller(os.sql, this.identity);
     this.stats = new Batcher((paths) => this.statMany(paths));
     for (const exclusive of [true, false]) {
-      this.creates.set(exclusive, new Batcher((items) => this.createMany(items, exclusive)));
+      // 64 items at most: each runs in its own savepoint, and Postgres tracks up to 64
+      // subtransactions per transaction cheaply.
+      this.creates.set(exclusive, new Batcher((items) => this.createMany(items, exclusive), 64));
     }
   }
 
