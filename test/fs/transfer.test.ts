@@ -100,6 +100,7 @@ describe('tree import and export', () => {
   }, 120_000);
 
   it('killed mid-stream, a large write leaves whole committed chunks and zeros elsewhere', async () => {
+    await root.mkdir('/crash', { parents: true });
     const r = await runChild(['stream', '/crash/stream.bin'], 'stream-after-chunk');
     expect(r.signal).toBe('SIGKILL');
     const data = await root.readFile('/crash/stream.bin');
