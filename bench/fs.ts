@@ -30,7 +30,11 @@ async function clock(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Runs n tasks with `concurrency` in flight. */
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
+async function pool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -83,7 +87,7 @@ function treeSpec(n: number): TreeSpec {
   const files: TreeSpec['files'] = [];
   const now = Date.now();
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; files.length + dirs.length < n; i++) {
     files.push({
       rel: `${leaves[i % leaves.length]}/file${i}.dat`,
@@ -94,7 +98,12 @@ function treeSpec(n: number): TreeSpec {
   return { dirs, files };
 }
 
-async function buildTrees(t: FileSystem, spec: TreeSpec, remote: string, local: string): Promise<void> {
+async function buildTrees(
+  t: FileSystem,
+  spec: TreeSpec,
+  remote: string,
+  local: string,
+): Promise<void> {
   await t.mkdir(remote, { parents: true });
   const filler = Buffer.alloc(1000, 0x61);
   const items = [
@@ -130,14 +139,21 @@ export async function main(args: string[]): Promise<void> {
   const nStats = arg(args, 'stats', 10_000);
   const conc = arg(args, 'concurrency', 16);
   const db = await benchDatabase();
-  const tos = await TableOS.open({ databaseUrl: db.url, logger: silentLogger, executor: false, poolSize: conc });
+  const tos = await TableOS.open({
+    databaseUrl: db.url,
+    logger: silentLogger,
+    executor: false,
+    poolSize: conc,
+  });
   const t = fs(tos);
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'tableos-fsbench-'));
   const log = (s: string) => console.log(s);
   try {
     // 1. create small files
     await t.mkdir('/create');
-    const tCreateMs = await clock(() => pool(nFiles, conc, (i) => t.create(`/create/f${i}`, `small file ${i}\n`)));
+    const tCreateMs = await clock(() =>
+      pool(nFiles, conc, (i) => t.create(`/create/f${i}`, `small file ${i}\n`)),
+    );
     const create = {
       tableos_files_s: round((nFiles / tCreateMs) * 1000),
       ext4_fsync_files_s: round(await ext4Create(path.join(work, 'c1'), nFiles, conc, true)),
@@ -163,7 +179,8 @@ export async function main(args: string[]): Promise<void> {
     const ewSync = await ext4W(true);
     const ewNo = await ext4W(false);
     const erMs = await clock(async () => {
-      for await (const c of nodeFs.createReadStream(bigLocal, { highWaterMark: 1024 * 1024 })) void c;
+      for await (const c of nodeFs.createReadStream(bigLocal, { highWaterMark: 1024 * 1024 }))
+        void c;
     });
     await fsp.rm(bigLocal);
     const mbs = (ms: number) => round((mb / ms) * 1000);
@@ -194,12 +211,21 @@ export async function main(args: string[]): Promise<void> {
         findOut.n = r.stdout.split('\n').length - 1;
       })),
     );
-    const listing = { entries: walkRows.n, find_entries: findOut.n, tableos_ms: round(lsMs), find_ms: round(findMs) };
+    const listing = {
+      entries: walkRows.n,
+      find_entries: findOut.n,
+      tableos_ms: round(lsMs),
+      find_ms: round(findMs),
+    };
     log(`recursive listing: ${JSON.stringify(listing)}`);
 
     const statPaths = spec.files.slice(0, nStats).map((f) => f.rel);
-    const tStatMs = await clock(() => pool(statPaths.length, conc, (i) => t.stat(`/srv/${statPaths[i]}`)));
-    const eStatMs = await clock(() => pool(statPaths.length, conc, (i) => fsp.stat(path.join(local, statPaths[i]!))));
+    const tStatMs = await clock(() =>
+      pool(statPaths.length, conc, (i) => t.stat(`/srv/${statPaths[i]}`)),
+    );
+    const eStatMs = await clock(() =>
+      pool(statPaths.length, conc, (i) => fsp.stat(path.join(local, statPaths[i]!))),
+    );
     const stat = {
       tableos_stats_s: round((statPaths.length / tStatMs) * 1000),
       ext4_stats_s: round((statPaths.length / eStatMs) * 1000),
@@ -210,7 +236,11 @@ export async function main(args: string[]): Promise<void> {
       where path like '/srv/%' and type = 'file' and mtime > now() - interval '7 days'
       order by size desc limit 10`;
     const qRows: unknown[] = [];
-    const qMs = Math.min(...(await seqTimes(3, async () => qRows.splice(0, qRows.length, ...(await tos.sql.unsafe(query))))));
+    const qMs = Math.min(
+      ...(await seqTimes(3, async () =>
+        qRows.splice(0, qRows.length, ...(await tos.sql.unsafe(query))),
+      )),
+    );
     const pipe = `find ${local} -type f -newermt '7 days ago' -printf '%s\\t%U\\t%p\\n' | sort -rn | head -10`;
     const pipeOut = { lines: 0 };
     const pMs = Math.min(
@@ -219,16 +249,28 @@ export async function main(args: string[]): Promise<void> {
         pipeOut.lines = r.stdout.trim().split('\n').length;
       })),
     );
-    const analytic = { tableos_ms: round(qMs, 2), pipeline_ms: round(pMs, 2), rows: qRows.length, pipeline_rows: pipeOut.lines };
+    const analytic = {
+      tableos_ms: round(qMs, 2),
+      pipeline_ms: round(pMs, 2),
+      rows: qRows.length,
+      pipeline_rows: pipeOut.lines,
+    };
     log(`analytic top-10: ${JSON.stringify(analytic)}`);
 
     const createRatio = round(create.tableos_files_s / create.ext4_fsync_files_s, 2);
     report({
       bench: 'fs',
       tableos: { ops_s: create.tableos_files_s, p50_ms: null, p99_ms: null },
-      peer: { name: 'ext4 via node:fs with fsync (file + directory)', ops_s: create.ext4_fsync_files_s },
+      peer: {
+        name: 'ext4 via node:fs with fsync (file + directory)',
+        ops_s: create.ext4_fsync_files_s,
+      },
       ratio: createRatio,
-      create: { ...create, ratio_vs_fsync: createRatio, ratio_vs_nofsync: round(create.tableos_files_s / create.ext4_nofsync_files_s, 2) },
+      create: {
+        ...create,
+        ratio_vs_fsync: createRatio,
+        ratio_vs_nofsync: round(create.tableos_files_s / create.ext4_nofsync_files_s, 2),
+      },
       sequential: {
         ...seq,
         write_ratio_vs_fsync: round(seq.tableos_write_mb_s / seq.ext4_fsync_write_mb_s, 2),

@@ -49,7 +49,14 @@ describe('bad input gets a POSIX error and leaves the state as it was', () => {
   });
 
   it('treats hostile names as plain names', async () => {
-    const names = ["x'; drop table tableos.fs_inode; --", '$1', '%_*?[]', 'with space', 'ünï😀', '-n'];
+    const names = [
+      "x'; drop table tableos.fs_inode; --",
+      '$1',
+      '%_*?[]',
+      'with space',
+      'ünï😀',
+      '-n',
+    ];
     for (const n of names) await root.create(`/d/${n}`, n);
     const listed = (await root.readdir('/d')).map((e) => e.name);
     for (const n of names) expect(listed).toContain(n);

@@ -58,13 +58,19 @@ describe('tableos fs utilities', () => {
   });
 
   it('find with -name, -type, -size and -newer prints one path per line', async () => {
-    expect(await ok('find', '/srv/tree')).toBe('/srv/tree\n/srv/tree/.hidden\n/srv/tree/a.txt\n/srv/tree/sub\n/srv/tree/sub/b.log\n');
-    expect(await ok('find', '/srv', '-name', '*.txt')).toBe('/srv/data/one.txt\n/srv/one.txt\n/srv/tree/a.txt\n');
+    expect(await ok('find', '/srv/tree')).toBe(
+      '/srv/tree\n/srv/tree/.hidden\n/srv/tree/a.txt\n/srv/tree/sub\n/srv/tree/sub/b.log\n',
+    );
+    expect(await ok('find', '/srv', '-name', '*.txt')).toBe(
+      '/srv/data/one.txt\n/srv/one.txt\n/srv/tree/a.txt\n',
+    );
     expect(await ok('find', '/srv/tree', '-type', 'd')).toBe('/srv/tree\n/srv/tree/sub\n');
     expect(await ok('find', '/srv', '-type', 'f', '-size', '+2k')).toBe('/srv/tree/sub/b.log\n');
     await ok('put', path.join(tmp, 'one.txt'), '/srv/later.txt');
     // Imported files keep their local mtimes; single puts are stamped when they commit.
-    expect(await ok('find', '/srv', '-type', 'f', '-newer', '/srv/data/one.txt')).toBe('/srv/later.txt\n/srv/one.txt\n');
+    expect(await ok('find', '/srv', '-type', 'f', '-newer', '/srv/data/one.txt')).toBe(
+      '/srv/later.txt\n/srv/one.txt\n',
+    );
   });
 
   it('stat, du, du -s, tree', async () => {
@@ -92,7 +98,9 @@ describe('tableos fs utilities', () => {
     await ok('get', '/srv/data/one.txt', path.join(tmp, 'back.txt'));
     expect(await fsp.readFile(path.join(tmp, 'back.txt'), 'utf8')).toBe('one file\n');
     await ok('get', '-r', '/srv/tree', path.join(tmp, 'back-tree'));
-    expect(await fsp.readFile(path.join(tmp, 'back-tree/sub/b.log'), 'utf8')).toBe('b'.repeat(3000));
+    expect(await fsp.readFile(path.join(tmp, 'back-tree/sub/b.log'), 'utf8')).toBe(
+      'b'.repeat(3000),
+    );
     expect(await fsp.readFile(path.join(tmp, 'back-tree/.hidden'), 'utf8')).toBe('h');
   });
 
@@ -104,7 +112,11 @@ describe('tableos fs utilities', () => {
     expect(out).toBe(
       '        path         | size\n---------------------+------\n /srv/tree/sub/b.log | 3000\n /srv/tree/a.txt     | 6\n(2 rows)\n',
     );
-    const json = await ok('query', '--json', "select count(*)::int as n from fs_files where path like '/srv/tree/%'");
+    const json = await ok(
+      'query',
+      '--json',
+      "select count(*)::int as n from fs_files where path like '/srv/tree/%'",
+    );
     expect(JSON.parse(json)).toEqual({ n: 4 });
     const write = await fsCli('query', 'delete from fs_inode');
     expect(write.code).toBe(1);
@@ -114,7 +126,9 @@ describe('tableos fs utilities', () => {
   it('reports errors like Unix tools: message and exit status', async () => {
     const missing = await fsCli('cat', '/srv/nope');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe("tableos: ENOENT: no such file or directory, '/srv/nope' [TABLEOS_FS_ENOENT]\n");
+    expect(missing.stderr).toBe(
+      "tableos: ENOENT: no such file or directory, '/srv/nope' [TABLEOS_FS_ENOENT]\n",
+    );
     const denied = await fsCli('--uid', '1000', 'mkdir', '/srv/x');
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/EACCES: permission denied/);

@@ -80,7 +80,9 @@ describe('concurrency', () => {
 
   it('loses no concurrent append', async () => {
     await root.create('/log', '');
-    await Promise.all(clients(20).map((c, i) => c.appendFile('/log', `rec${String(i).padStart(3, '0')};`)));
+    await Promise.all(
+      clients(20).map((c, i) => c.appendFile('/log', `rec${String(i).padStart(3, '0')};`)),
+    );
     const text = (await root.readFile('/log')).toString();
     expect(text.length).toBe(20 * 7);
     expect(text.split(';').filter(Boolean).sort()).toEqual(
@@ -101,7 +103,10 @@ describe('concurrency', () => {
     const names = Array.from({ length: 200 }, (_, i) => `/many/f${i}`);
     const inos = await Promise.all(names.map((n, i) => root.create(n, `data ${i}`)));
     expect(new Set(inos).size).toBe(200);
-    const dup = await Promise.allSettled([root.create('/many/f1', 'x'), root.create('/many/new', 'y')]);
+    const dup = await Promise.allSettled([
+      root.create('/many/f1', 'x'),
+      root.create('/many/new', 'y'),
+    ]);
     expect(dup[0].status).toBe('rejected');
     expect(dup[1].status).toBe('fulfilled');
     expect((await root.readFile('/many/f199')).toString()).toBe('data 199');

@@ -155,7 +155,13 @@ describe('files and directories', () => {
     await root.chown('/attr', 1000, 100);
     const when = new Date('2020-01-02T03:04:05Z');
     await root.utimes('/attr', when, when);
-    expect(await root.stat('/attr')).toMatchObject({ mode: 0o600, uid: 1000, gid: 100, mtime: when, atime: when });
+    expect(await root.stat('/attr')).toMatchObject({
+      mode: 0o600,
+      uid: 1000,
+      gid: 100,
+      mtime: when,
+      atime: when,
+    });
     await root.chown('/attr', null, 0);
     expect((await root.stat('/attr')).gid).toBe(0);
     await expectErrno(root.chmod('/attr', 0o10000), 'EINVAL');
@@ -199,11 +205,21 @@ describe('files and directories', () => {
       '/tr/a.c',
     ]);
     expect(walk.map((e) => e.depth)).toEqual([0, 1, 2, 3, 3, 2, 1]);
-    expect((await root.walk('/tr', { maxDepth: 1 })).map((e) => e.name)).toEqual(['tr', 'a', 'a.c']);
+    expect((await root.walk('/tr', { maxDepth: 1 })).map((e) => e.name)).toEqual([
+      'tr',
+      'a',
+      'a.c',
+    ]);
     expect(await root.find('/tr', { name: '*.txt' })).toEqual(['/tr/a/b/y.txt', '/tr/a/x.txt']);
     expect(await root.find('/tr', { type: 'd' })).toEqual(['/tr', '/tr/a', '/tr/a/b', '/tr/a.c']);
-    expect(await root.find('/tr', { type: 'f', size: '+1' })).toEqual(['/tr/a/b/z.md', '/tr/a/x.txt']);
-    expect(await root.find('/tr', { type: 'f', size: '-601c' })).toEqual(['/tr/a/b/y.txt', '/tr/a/b/z.md']);
+    expect(await root.find('/tr', { type: 'f', size: '+1' })).toEqual([
+      '/tr/a/b/z.md',
+      '/tr/a/x.txt',
+    ]);
+    expect(await root.find('/tr', { type: 'f', size: '-601c' })).toEqual([
+      '/tr/a/b/y.txt',
+      '/tr/a/b/z.md',
+    ]);
     expect(await root.find('/tr', { size: '2k' })).toEqual(['/tr/a/x.txt']);
     await root.utimes('/tr/a/x.txt', new Date(0), new Date(0));
     await root.utimes('/tr/a/b/y.txt', new Date(1000), new Date(1000));
@@ -234,11 +250,11 @@ describe('files and directories', () => {
       await root.chown(`/q/srv/${name}`, uid);
     }
     await root.utimes('/q/srv/s2', new Date(0), new Date(0));
-    const rows = await os.sql`
+    const rows = await os.sql<{ uid: number; path: string; size: string }[]>`
       select uid, path, size from tableos.fs_files
        where path like '/q/srv/%' and type = 'file' and mtime > now() - interval '7 days'
        order by size desc limit 10`;
-    expect(rows.map((r) => [r.uid, r.path, Number(r.size)])).toEqual([
+    expect(rows.map((r): unknown[] => [r.uid, r.path, Number(r.size)])).toEqual([
       [1, '/q/srv/s3', 200],
       [1, '/q/srv/s1', 100],
     ]);

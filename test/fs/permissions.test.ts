@@ -84,6 +84,8 @@ describe('permissions by user and group', () => {
   it('refuses malformed identities', () => {
     expect(() => root.as({ uid: -1 })).toThrow(InvalidArgumentError);
     expect(() => root.as({ uid: 1.5 })).toThrow(InvalidArgumentError);
-    expect(() => root.as({ uid: 1, gids: ['x' as unknown as number] })).toThrow(InvalidArgumentError);
+    expect(() => root.as({ uid: 1, gids: ['x' as unknown as number] })).toThrow(
+      InvalidArgumentError,
+    );
   });
 });

@@ -59,15 +59,25 @@ describe('streams', () => {
     await pipeline(Readable.from([data]), createWriteStream(root, '/r.bin'));
     const part = await hashOf(createReadStream(root, '/r.bin', { start: 262140, end: 524300 }));
     expect(part.bytes).toBe(524300 - 262140 + 1);
-    expect(part.hash).toBe(crypto.createHash('sha256').update(data.subarray(262140, 524301)).digest('hex'));
-    await pipeline(Readable.from([Buffer.from('tail')]), createWriteStream(root, '/r.bin', { flags: 'a' }));
+    expect(part.hash).toBe(
+      crypto.createHash('sha256').update(data.subarray(262140, 524301)).digest('hex'),
+    );
+    await pipeline(
+      Readable.from([Buffer.from('tail')]),
+      createWriteStream(root, '/r.bin', { flags: 'a' }),
+    );
     const all = await root.readFile('/r.bin');
     expect(all.length).toBe(data.length + 4);
     expect(all.subarray(data.length).toString()).toBe('tail');
     await expect(
-      pipeline(Readable.from([Buffer.from('x')]), createWriteStream(root, '/r.bin', { flags: 'wx' })),
+      pipeline(
+        Readable.from([Buffer.from('x')]),
+        createWriteStream(root, '/r.bin', { flags: 'wx' }),
+      ),
     ).rejects.toMatchObject({ errno: 'EEXIST' });
     await expectErrno(hashOf(createReadStream(root, '/nope')), 'ENOENT');
-    expect(await hashOf(createReadStream(root, '/r.bin', { start: 10_000_000 }))).toMatchObject({ bytes: 0 });
+    expect(await hashOf(createReadStream(root, '/r.bin', { start: 10_000_000 }))).toMatchObject({
+      bytes: 0,
+    });
   });
 });

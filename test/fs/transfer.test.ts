@@ -29,18 +29,27 @@ beforeAll(async () => {
 
 /** `find DIR` output as paths relative to DIR, sorted. */
 function localFind(dir: string): string[] {
-  const out = execFileSync('find', [dir], { maxBuffer: 1 << 26 }).toString().trim().split('\n');
+  const out = execFileSync('find', [dir], { maxBuffer: 1 << 26 })
+    .toString()
+    .trim()
+    .split('\n');
   return out.map((p) => p.slice(dir.length) || '/').sort();
 }
 
 async function localHashes(dir: string): Promise<Map<string, string>> {
-  const files = execFileSync('find', [dir, '-type', 'f'], { maxBuffer: 1 << 26 }).toString().trim().split('\n');
+  const files = execFileSync('find', [dir, '-type', 'f'], { maxBuffer: 1 << 26 })
+    .toString()
+    .trim()
+    .split('\n');
   const m = new Map<string, string>();
   for (const f of files) m.set(f.slice(dir.length), sha(await fsp.readFile(f)));
   return m;
 }
 
-function runChild(args: string[], fault?: string): Promise<{ code: number | null; signal: string | null }> {
+function runChild(
+  args: string[],
+  fault?: string,
+): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], {
       env: { ...process.env, DATABASE_URL: url, TABLEOS_FS_FAULT: fault ?? '' },
@@ -58,7 +67,9 @@ describe('tree import and export', () => {
     const expected = localFind(TREE);
     expect(p.totalEntries).toBe(expected.length);
     expect(seen.at(-1)).toMatchObject({ entries: expected.length, bytes: p.totalBytes });
-    const walked = (await root.walk('/inc/linux')).map((e) => e.path.slice('/inc/linux'.length) || '/');
+    const walked = (await root.walk('/inc/linux')).map(
+      (e) => e.path.slice('/inc/linux'.length) || '/',
+    );
     expect(walked.sort()).toEqual(expected);
     const want = await localHashes(TREE);
     expect(want.size).toBeGreaterThan(500);
@@ -93,7 +104,8 @@ describe('tree import and export', () => {
     // The first batch (500 entries, directories included) committed; nothing after it.
     expect(files.length).toBeGreaterThan(0);
     expect(files.length).toBeLessThan(want.size);
-    for (const f of files) expect(sha(await root.readFile(f))).toBe(want.get(f.slice('/crash/linux'.length)));
+    for (const f of files)
+      expect(sha(await root.readFile(f))).toBe(want.get(f.slice('/crash/linux'.length)));
     const again = await runChild(['import', TREE, '/crash/linux']);
     expect(again.code).toBe(0);
     expect((await root.find('/crash/linux', { type: 'f' })).length).toBe(want.size);
