@@ -2,60 +2,103 @@
 -- listing and find (one recursive CTE), du, copy, batched create and import, and the views
 -- behind `tableos fs query`.
 
--- Walks a tree from p_path (symlink at the start followed, none below) in pre-order by name.
--- Directories the caller cannot read and search are listed but not entered.
-create function tableos.fs_walk(
-  p_uid integer, p_gids integer[], p_path text, p_maxdepth integer
+-- The entries under a resolved start (p_ino, p_kind at p_path). Directories the caller cannot
+-- read and search are listed but not entered. The recursive CTE runs over directories only
+-- (through fs_inode.parent); the entries of all entered directories then come from one join,
+-- instead of one index probe per entry.
+create function tableos.fs_walk_rows(
+  p_uid integer, p_gids integer[], p_ino bigint, p_kind "char", p_path text, p_enter boolean,
+  p_maxdepth integer
 ) returns table (path text, depth integer, name text, ino bigint, kind "char", parent bigint)
+language sql stable as $$
+  with recursive dirs(ino, path, depth) as (
+    select p_ino, p_path, 0
+     where p_kind = 'd' and p_enter and (p_maxdepth is null or p_maxdepth > 0)
+    union all
+    select i.ino, tableos.fs_join(dirs.path, i.name collate "default"), dirs.depth + 1
+      from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+     where (p_maxdepth is null or dirs.depth + 1 < p_maxdepth)
+       and (p_uid = 0 or tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5))
+  )
+  select p_path, 0, coalesce(nullif(regexp_replace(p_path, '^.*/', ''), ''), '/'),
+         p_ino, p_kind, null::bigint
+  union all
+  select tableos.fs_join(dirs.path, d.name collate "default"), dirs.depth + 1,
+         d.name collate "default", d.ino, d.kind, d.parent
+    from dirs join tableos.fs_dirent d on d.parent = dirs.ino
+$$;
+
+-- Resolves a walk's start for the caller: its inode, kind, normalised path, and whether the
+-- caller may enter it.
+create function tableos.fs_walk_start(
+  p_uid integer, p_gids integer[], p_path text,
+  out ino bigint, out kind "char", out path text, out enter boolean
+)
 language plpgsql stable as $$
 declare
   l record;
-  v_path text := '/' || array_to_string(tableos.fs_parse(p_path), '/');
 begin
   select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
-  return query
-  with recursive t(path, depth, name, ino, kind, parent) as (
-    select v_path, 0, coalesce(nullif(regexp_replace(v_path, '^.*/', ''), ''), '/'),
-           l.ino, l.kind, null::bigint
-    union all
-    select tableos.fs_join(t.path, d.name collate "default"), t.depth + 1, d.name collate "default",
-           d.ino, d.kind, d.parent
-      from t join tableos.fs_dirent d on d.parent = t.ino
-     where t.kind = 'd'
-       and (p_maxdepth is null or t.depth < p_maxdepth)
-       and (p_uid = 0 or (select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
-                            from tableos.fs_inode i where i.ino = t.ino))
-  )
-  select t.path, t.depth, t.name, t.ino, t.kind, t.parent from t
-   order by replace(t.path, '/', E'\x01') collate "C";
+  ino := l.ino;
+  kind := l.kind;
+  path := '/' || array_to_string(tableos.fs_parse(p_path), '/');
+  select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5) into enter
+    from tableos.fs_inode i where i.ino = l.ino;
 end;
 $$;
 
--- ls -l material: the walk joined with the inodes.
+-- Walks a tree from p_path (a symlink at the start is followed, none below). With p_sorted
+-- the rows come in pre-order by name; without, in no particular order (as find prints).
+create function tableos.fs_walk(
+  p_uid integer, p_gids integer[], p_path text, p_maxdepth integer, p_sorted boolean
+) returns table (path text, depth integer, name text, ino bigint, kind "char", parent bigint)
+language plpgsql stable as $$
+declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if p_sorted then
+    return query select w.* from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+                  order by replace(w.path, '/', E'\x01') collate "C";
+  else
+    return query select w.* from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w;
+  end if;
+end;
+$$;
+
+-- ls -l material: the walk joined with the inodes, in pre-order.
 create function tableos.fs_list(
   p_uid integer, p_gids integer[], p_path text, p_maxdepth integer
 ) returns table (
   path text, depth integer, name text, ino bigint, kind "char", mode integer, uid integer,
   gid integer, size bigint, nlink integer, mtime timestamptz, target text
 )
-language sql stable as $$
+language plpgsql stable as $$
+declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  return query
   select w.path, w.depth, w.name, w.ino, w.kind, i.mode, i.uid, i.gid, i.size, i.nlink,
-         i.mtime, s.target
-    from tableos.fs_walk(p_uid, p_gids, p_path, p_maxdepth) w
+         i.mtime, l.target
+    from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
     join tableos.fs_inode i on i.ino = w.ino
-    left join tableos.fs_symlink s on s.ino = w.ino
-   order by replace(w.path, '/', E'\x01') collate "C"
+    left join tableos.fs_symlink l on l.ino = w.ino
+   order by replace(w.path, '/', E'\x01') collate "C";
+end;
 $$;
 
 -- find: name as a regular expression, kind, size in units of p_unit compared by p_cmp
 -- (+ greater, - less, = equal, rounding up like find), modified after p_newer's mtime.
 create function tableos.fs_find(
   p_uid integer, p_gids integer[], p_path text, p_name_re text, p_kind "char",
-  p_size_cmp text, p_size_n bigint, p_size_unit bigint, p_newer text, p_maxdepth integer
+  p_size_cmp text, p_size_n bigint, p_size_unit bigint, p_newer text, p_maxdepth integer,
+  p_sorted boolean
 ) returns setof text
 language plpgsql stable as $$
 declare
   v_newer timestamptz;
+  s record;
 begin
   if p_newer is not null then
     select st.mtime into v_newer from tableos.fs_stat(p_uid, p_gids, p_newer, true) st;
@@ -63,14 +106,10 @@ begin
   if p_size_cmp is not null and (p_size_cmp not in ('+', '-', '=') or p_size_unit < 1) then
     perform tableos.fs_fail('EINVAL', 'bad size test');
   end if;
-  if p_size_cmp is null and v_newer is null then
-    return query select w.path from tableos.fs_walk(p_uid, p_gids, p_path, p_maxdepth) w
-      where (p_name_re is null or w.name ~ p_name_re) and (p_kind is null or w.kind = p_kind);
-    return;
-  end if;
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
   return query
-  select w.path from tableos.fs_walk(p_uid, p_gids, p_path, p_maxdepth) w
-    join tableos.fs_inode i on i.ino = w.ino
+  select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+    left join tableos.fs_inode i on i.ino = w.ino and (p_size_cmp is not null or v_newer is not null)
    where (p_name_re is null or w.name ~ p_name_re)
      and (p_kind is null or w.kind = p_kind)
      and (v_newer is null or i.mtime > v_newer)
@@ -78,7 +117,7 @@ begin
             when '+' then (i.size + p_size_unit - 1) / p_size_unit > p_size_n
             when '-' then (i.size + p_size_unit - 1) / p_size_unit < p_size_n
             else (i.size + p_size_unit - 1) / p_size_unit = p_size_n end)
-   order by replace(w.path, '/', E'\x01') collate "C";
+   order by case when p_sorted then replace(w.path, '/', E'\x01') end collate "C";
 end;
 $$;
 
@@ -87,36 +126,37 @@ create function tableos.fs_du(p_uid integer, p_gids integer[], p_path text, p_su
 returns table (path text, bytes bigint)
 language plpgsql stable as $$
 declare
-  l record;
+  s record;
 begin
-  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if s.kind <> 'd' then
+    return query select s.path, i.size from tableos.fs_inode i where i.ino = s.ino;
+    return;
+  end if;
   return query
-  with recursive t(ino, kind, anc) as (
-    select l.ino, l.kind, array[l.ino]
+  with recursive dirs(ino, path, anc) as (
+    select s.ino, s.path, array[s.ino] where s.enter
     union all
-    select d.ino, d.kind, case when d.kind = 'd' then t.anc || d.ino else t.anc end
-      from t join tableos.fs_dirent d on d.parent = t.ino
-     where t.kind = 'd'
-       and (p_uid = 0 or (select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
-                            from tableos.fs_inode i where i.ino = t.ino))
+    select i.ino, tableos.fs_join(dirs.path, i.name collate "default"), dirs.anc || i.ino
+      from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+     where p_uid = 0 or tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
   ), files as (
-    select distinct on (t.ino) t.anc, i.size from t join tableos.fs_inode i on i.ino = t.ino
-     where t.kind <> 'd'
+    select distinct on (d.ino) d.parent, i.size
+      from dirs join tableos.fs_dirent d on d.parent = dirs.ino
+      join tableos.fs_inode i on i.ino = d.ino
+     where d.kind <> 'd'
+  ), direct as (
+    select f.parent, sum(f.size) as bytes from files f group by f.parent
   ), sums as (
-    select a.dir, sum(f.size)::bigint as bytes
-      from files f cross join lateral unnest(f.anc) a(dir)
+    select a.dir, sum(direct.bytes)::bigint as bytes
+      from dirs join direct on direct.parent = dirs.ino
+      cross join lateral unnest(dirs.anc) a(dir)
      group by a.dir
-  ), dirs as (
-    select t.ino from t where t.kind = 'd' and (not p_summary or t.ino = l.ino)
   )
-  select x.path, x.bytes from (
-    select tableos.fs_dir_path(dirs.ino) as path, coalesce(sums.bytes, 0)::bigint as bytes
-      from dirs left join sums on sums.dir = dirs.ino
-    union all
-    select '/' || array_to_string(tableos.fs_parse(p_path), '/'), f.size
-      from files f where l.kind <> 'd'
-  ) x
-  order by replace(x.path, '/', E'\x01') collate "C";
+  select dirs.path, coalesce(sums.bytes, 0)::bigint
+    from dirs left join sums on sums.dir = dirs.ino
+   where not p_summary or dirs.ino = s.ino
+   order by replace(dirs.path, '/', E'\x01') collate "C";
 end;
 $$;
 

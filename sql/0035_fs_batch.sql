@@ -94,11 +94,17 @@ language sql immutable parallel safe as $$
             when p_mode & 1 <> 0 then 'x' else '-' end
 $$;
 
--- Every directory entry with its full path and attributes. Paths are built by walking up
--- from each entry's directory, so selective queries (top-N by size through the size index,
--- one directory) touch only the rows they return.
+-- Every directory entry with its full path and attributes. Directory paths come from a
+-- recursive CTE over directories only; entries join to them, so a whole-tree question is a
+-- few hash joins, not a path walk per row.
 create view tableos.fs_files as
-select tableos.fs_join(tableos.fs_dir_path(d.parent), d.name) as path,
+with recursive dirs(ino, path) as (
+  select 1::bigint, '/'::text
+  union all
+  select i.ino, tableos.fs_join(dirs.path, i.name collate "default")
+    from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+)
+select tableos.fs_join(dirs.path, d.name collate "default") as path,
        d.name::text as name,
        case d.kind when 'f' then 'file' when 'd' then 'directory' else 'symlink' end as type,
        i.size,
@@ -113,7 +119,8 @@ select tableos.fs_join(tableos.fs_dir_path(d.parent), d.name) as path,
        i.ino,
        d.parent as dir_ino,
        s.target
-  from tableos.fs_dirent d
+  from dirs
+  join tableos.fs_dirent d on d.parent = dirs.ino
   join tableos.fs_inode i on i.ino = d.ino
   left join tableos.fs_symlink s on s.ino = d.ino;
 
@@ -122,7 +129,13 @@ comment on view tableos.fs_files is
 
 -- Directories with the count and total size of the files directly in them.
 create view tableos.fs_dirs as
-select tableos.fs_dir_path(i.ino) as path,
+with recursive dirs(ino, path) as (
+  select 1::bigint, '/'::text
+  union all
+  select i.ino, tableos.fs_join(dirs.path, i.name collate "default")
+    from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+)
+select dirs.path,
        i.ino,
        i.uid,
        i.gid,
@@ -131,8 +144,7 @@ select tableos.fs_dir_path(i.ino) as path,
        (select count(*) from tableos.fs_dirent d where d.parent = i.ino) as entries,
        (select coalesce(sum(f.size), 0) from tableos.fs_dirent d
           join tableos.fs_inode f on f.ino = d.ino where d.parent = i.ino and d.kind = 'f') as file_bytes
-  from tableos.fs_inode i
- where i.kind = 'd';
+  from dirs join tableos.fs_inode i on i.ino = dirs.ino;
 
 comment on view tableos.fs_dirs is
   'One row per directory: full path, owner, entries and bytes of the files directly inside.';

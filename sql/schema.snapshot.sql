@@ -30,12 +30,21 @@ create table tableos.fs_dirent (
 );
 
 create view tableos.fs_dirs as
- SELECT fs_dir_path(ino) AS path,
-    ino,
-    uid,
-    gid,
-    mode,
-    mtime,
+ WITH RECURSIVE dirs(ino, path) AS (
+         SELECT 1::bigint AS int8,
+            '/'::text AS text
+        UNION ALL
+         SELECT i_1.ino,
+            fs_join(dirs_1.path, i_1.name COLLATE "default") AS fs_join
+           FROM dirs dirs_1
+             JOIN fs_inode i_1 ON i_1.parent = dirs_1.ino AND i_1.kind = 'd'::"char" AND i_1.ino <> 1
+        )
+ SELECT dirs.path,
+    i.ino,
+    i.uid,
+    i.gid,
+    i.mode,
+    i.mtime,
     ( SELECT count(*) AS count
            FROM fs_dirent d
           WHERE d.parent = i.ino) AS entries,
@@ -43,11 +52,20 @@ create view tableos.fs_dirs as
            FROM fs_dirent d
              JOIN fs_inode f ON f.ino = d.ino
           WHERE d.parent = i.ino AND d.kind = 'f'::"char") AS file_bytes
-   FROM fs_inode i
-  WHERE kind = 'd'::"char";
+   FROM dirs
+     JOIN fs_inode i ON i.ino = dirs.ino;
 
 create view tableos.fs_files as
- SELECT fs_join(fs_dir_path(d.parent), d.name) AS path,
+ WITH RECURSIVE dirs(ino, path) AS (
+         SELECT 1::bigint AS int8,
+            '/'::text AS text
+        UNION ALL
+         SELECT i_1.ino,
+            fs_join(dirs_1.path, i_1.name COLLATE "default") AS fs_join
+           FROM dirs dirs_1
+             JOIN fs_inode i_1 ON i_1.parent = dirs_1.ino AND i_1.kind = 'd'::"char" AND i_1.ino <> 1
+        )
+ SELECT fs_join(dirs.path, d.name COLLATE "default") AS path,
     d.name,
         CASE d.kind
             WHEN 'f'::"char" THEN 'file'::text
@@ -66,7 +84,8 @@ create view tableos.fs_files as
     i.ino,
     d.parent AS dir_ino,
     s.target
-   FROM fs_dirent d
+   FROM dirs
+     JOIN fs_dirent d ON d.parent = dirs.ino
      JOIN fs_inode i ON i.ino = d.ino
      LEFT JOIN fs_symlink s ON s.ino = d.ino;
 
@@ -106,6 +125,7 @@ create table tableos.migration (
 
 CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_until) WHERE (status = 'alive'::text);
 CREATE INDEX fs_dirent_ino_idx ON tableos.fs_dirent USING btree (ino);
+CREATE INDEX fs_inode_dir_parent_idx ON tableos.fs_inode USING btree (parent) WHERE (kind = 'd'::"char");
 CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC) WHERE (kind = 'f'::"char");
 
 CREATE OR REPLACE FUNCTION tableos.executor_heartbeat(p_id text, p_lease_ms integer)
@@ -382,21 +402,22 @@ CREATE OR REPLACE FUNCTION tableos.fs_create_many(p_uid integer, p_gids integer[
  LANGUAGE plpgsql
 AS $function$
 declare
-  v_k integer;
+  r record;
   v_at integer := 1;
 begin
-  for v_k in 1 .. coalesce(cardinality(p_paths), 0) loop
-    i := v_k;
+  for r in select * from unnest(p_paths, p_modes, p_lens) with ordinality as x(path, mode, len, k)
+  loop
+    i := r.k;
     begin
-      ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], p_exclusive,
-                               tableos.fs_slice(p_blob, p_lens, v_k, v_at));
+      ino := tableos.fs_create(p_uid, p_gids, r.path, r.mode, p_exclusive,
+        case when r.len >= 0 then substring(p_blob from v_at for r.len) end);
       errno := null;
       message := null;
     exception when sqlstate 'TF001' then
       get stacked diagnostics errno = pg_exception_detail, message = message_text;
       ino := null;
     end;
-    v_at := v_at + greatest(coalesce(p_lens[v_k], 0), 0);
+    v_at := v_at + greatest(coalesce(r.len, 0), 0);
     return next;
   end loop;
 end;
@@ -451,36 +472,37 @@ CREATE OR REPLACE FUNCTION tableos.fs_du(p_uid integer, p_gids integer[], p_path
  STABLE
 AS $function$
 declare
-  l record;
+  s record;
 begin
-  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if s.kind <> 'd' then
+    return query select s.path, i.size from tableos.fs_inode i where i.ino = s.ino;
+    return;
+  end if;
   return query
-  with recursive t(ino, kind, anc) as (
-    select l.ino, l.kind, array[l.ino]
+  with recursive dirs(ino, path, anc) as (
+    select s.ino, s.path, array[s.ino] where s.enter
     union all
-    select d.ino, d.kind, case when d.kind = 'd' then t.anc || d.ino else t.anc end
-      from t join tableos.fs_dirent d on d.parent = t.ino
-     where t.kind = 'd'
-       and (p_uid = 0 or (select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
-                            from tableos.fs_inode i where i.ino = t.ino))
+    select i.ino, tableos.fs_join(dirs.path, i.name collate "default"), dirs.anc || i.ino
+      from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+     where p_uid = 0 or tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
   ), files as (
-    select distinct on (t.ino) t.anc, i.size from t join tableos.fs_inode i on i.ino = t.ino
-     where t.kind <> 'd'
+    select distinct on (d.ino) d.parent, i.size
+      from dirs join tableos.fs_dirent d on d.parent = dirs.ino
+      join tableos.fs_inode i on i.ino = d.ino
+     where d.kind <> 'd'
+  ), direct as (
+    select f.parent, sum(f.size) as bytes from files f group by f.parent
   ), sums as (
-    select a.dir, sum(f.size)::bigint as bytes
-      from files f cross join lateral unnest(f.anc) a(dir)
+    select a.dir, sum(direct.bytes)::bigint as bytes
+      from dirs join direct on direct.parent = dirs.ino
+      cross join lateral unnest(dirs.anc) a(dir)
      group by a.dir
-  ), dirs as (
-    select t.ino from t where t.kind = 'd' and (not p_summary or t.ino = l.ino)
   )
-  select x.path, x.bytes from (
-    select tableos.fs_dir_path(dirs.ino) as path, coalesce(sums.bytes, 0)::bigint as bytes
-      from dirs left join sums on sums.dir = dirs.ino
-    union all
-    select '/' || array_to_string(tableos.fs_parse(p_path), '/'), f.size
-      from files f where l.kind <> 'd'
-  ) x
-  order by replace(x.path, '/', E'\x01') collate "C";
+  select dirs.path, coalesce(sums.bytes, 0)::bigint
+    from dirs left join sums on sums.dir = dirs.ino
+   where not p_summary or dirs.ino = s.ino
+   order by replace(dirs.path, '/', E'\x01') collate "C";
 end;
 $function$;
 
@@ -512,13 +534,14 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.fs_find(p_uid integer, p_gids integer[], p_path text, p_name_re text, p_kind "char", p_size_cmp text, p_size_n bigint, p_size_unit bigint, p_newer text, p_maxdepth integer)
+CREATE OR REPLACE FUNCTION tableos.fs_find(p_uid integer, p_gids integer[], p_path text, p_name_re text, p_kind "char", p_size_cmp text, p_size_n bigint, p_size_unit bigint, p_newer text, p_maxdepth integer, p_sorted boolean)
  RETURNS SETOF text
  LANGUAGE plpgsql
  STABLE
 AS $function$
 declare
   v_newer timestamptz;
+  s record;
 begin
   if p_newer is not null then
     select st.mtime into v_newer from tableos.fs_stat(p_uid, p_gids, p_newer, true) st;
@@ -526,14 +549,10 @@ begin
   if p_size_cmp is not null and (p_size_cmp not in ('+', '-', '=') or p_size_unit < 1) then
     perform tableos.fs_fail('EINVAL', 'bad size test');
   end if;
-  if p_size_cmp is null and v_newer is null then
-    return query select w.path from tableos.fs_walk(p_uid, p_gids, p_path, p_maxdepth) w
-      where (p_name_re is null or w.name ~ p_name_re) and (p_kind is null or w.kind = p_kind);
-    return;
-  end if;
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
   return query
-  select w.path from tableos.fs_walk(p_uid, p_gids, p_path, p_maxdepth) w
-    join tableos.fs_inode i on i.ino = w.ino
+  select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+    left join tableos.fs_inode i on i.ino = w.ino and (p_size_cmp is not null or v_newer is not null)
    where (p_name_re is null or w.name ~ p_name_re)
      and (p_kind is null or w.kind = p_kind)
      and (v_newer is null or i.mtime > v_newer)
@@ -541,7 +560,7 @@ begin
             when '+' then (i.size + p_size_unit - 1) / p_size_unit > p_size_n
             when '-' then (i.size + p_size_unit - 1) / p_size_unit < p_size_n
             else (i.size + p_size_unit - 1) / p_size_unit = p_size_n end)
-   order by replace(w.path, '/', E'\x01') collate "C";
+   order by case when p_sorted then replace(w.path, '/', E'\x01') end collate "C";
 end;
 $function$;
 
@@ -586,15 +605,21 @@ $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_list(p_uid integer, p_gids integer[], p_path text, p_maxdepth integer)
  RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", mode integer, uid integer, gid integer, size bigint, nlink integer, mtime timestamp with time zone, target text)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
 AS $function$
+declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  return query
   select w.path, w.depth, w.name, w.ino, w.kind, i.mode, i.uid, i.gid, i.size, i.nlink,
-         i.mtime, s.target
-    from tableos.fs_walk(p_uid, p_gids, p_path, p_maxdepth) w
+         i.mtime, l.target
+    from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
     join tableos.fs_inode i on i.ino = w.ino
-    left join tableos.fs_symlink s on s.ino = w.ino
-   order by replace(w.path, '/', E'\x01') collate "C"
+    left join tableos.fs_symlink l on l.ino = w.ino
+   order by replace(w.path, '/', E'\x01') collate "C";
+end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_lock_file(p_uid integer, p_gids integer[], p_ino bigint, p_path text)
@@ -981,32 +1006,37 @@ CREATE OR REPLACE FUNCTION tableos.fs_put_many(p_uid integer, p_gids integer[], 
  LANGUAGE plpgsql
 AS $function$
 declare
-  v_k integer;
+  r record;
   v_at integer := 1;
+  v_n integer := 0;
   v_ino bigint;
   l record;
 begin
-  for v_k in 1 .. coalesce(cardinality(p_paths), 0) loop
-    if p_kinds[v_k] = 'd' then
-      v_ino := tableos.fs_mkdir(p_uid, p_gids, p_paths[v_k], p_modes[v_k], true);
-      update tableos.fs_inode i set mode = p_modes[v_k] where i.ino = v_ino and i.mode <> p_modes[v_k];
-    elsif p_kinds[v_k] = 'f' then
-      v_ino := tableos.fs_create(p_uid, p_gids, p_paths[v_k], p_modes[v_k], false,
-                                 tableos.fs_slice(p_blob, p_lens, v_k, v_at));
-      update tableos.fs_inode i set mtime = coalesce(p_mtimes[v_k], i.mtime), mode = p_modes[v_k]
+  for r in
+    select * from unnest(p_kinds, p_paths, p_modes, p_mtimes, p_lens, p_targets)
+      as x(kind, path, mode, mtime, len, target)
+  loop
+    v_n := v_n + 1;
+    if r.kind = 'd' then
+      v_ino := tableos.fs_mkdir(p_uid, p_gids, r.path, r.mode, true);
+      update tableos.fs_inode i set mode = r.mode where i.ino = v_ino and i.mode <> r.mode;
+    elsif r.kind = 'f' then
+      v_ino := tableos.fs_create(p_uid, p_gids, r.path, r.mode, false,
+        case when r.len >= 0 then substring(p_blob from v_at for r.len) end);
+      update tableos.fs_inode i set mtime = coalesce(r.mtime, i.mtime), mode = r.mode
        where i.ino = v_ino;
-    elsif p_kinds[v_k] = 'l' then
-      select * into l from tableos.fs_lookup(p_uid, p_gids, p_paths[v_k], false, true);
+    elsif r.kind = 'l' then
+      select * into l from tableos.fs_lookup(p_uid, p_gids, r.path, false, true);
       if l.ino is not null and l.kind <> 'd' then
-        perform tableos.fs_unlink(p_uid, p_gids, p_paths[v_k]);
+        perform tableos.fs_unlink(p_uid, p_gids, r.path);
       end if;
-      v_ino := tableos.fs_symlink(p_uid, p_gids, p_targets[v_k], p_paths[v_k]);
+      v_ino := tableos.fs_symlink(p_uid, p_gids, r.target, r.path);
     else
-      perform tableos.fs_fail('EINVAL', 'entry kind must be d, f or l', p_paths[v_k]);
+      perform tableos.fs_fail('EINVAL', 'entry kind must be d, f or l', r.path);
     end if;
-    v_at := v_at + greatest(coalesce(p_lens[v_k], 0), 0);
+    v_at := v_at + greatest(coalesce(r.len, 0), 0);
   end loop;
-  return coalesce(cardinality(p_paths), 0);
+  return v_n;
 end;
 $function$;
 
@@ -1276,15 +1306,6 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.fs_slice(p_blob bytea, p_lens integer[], p_k integer, p_at integer)
- RETURNS bytea
- LANGUAGE sql
- IMMUTABLE
-AS $function$
-  select case when p_lens[p_k] is null or p_lens[p_k] < 0 then null
-              else substring(p_blob from p_at for p_lens[p_k]) end
-$function$;
-
 CREATE OR REPLACE FUNCTION tableos.fs_stat(p_uid integer, p_gids integer[], p_path text, p_follow boolean)
  RETURNS SETOF fs_stat_row
  LANGUAGE plpgsql
@@ -1423,31 +1444,60 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.fs_walk(p_uid integer, p_gids integer[], p_path text, p_maxdepth integer)
+CREATE OR REPLACE FUNCTION tableos.fs_walk(p_uid integer, p_gids integer[], p_path text, p_maxdepth integer, p_sorted boolean)
  RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", parent bigint)
  LANGUAGE plpgsql
  STABLE
 AS $function$
 declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if p_sorted then
+    return query select w.* from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+                  order by replace(w.path, '/', E'\x01') collate "C";
+  else
+    return query select w.* from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_walk_rows(p_uid integer, p_gids integer[], p_ino bigint, p_kind "char", p_path text, p_enter boolean, p_maxdepth integer)
+ RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", parent bigint)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  with recursive dirs(ino, path, depth) as (
+    select p_ino, p_path, 0
+     where p_kind = 'd' and p_enter and (p_maxdepth is null or p_maxdepth > 0)
+    union all
+    select i.ino, tableos.fs_join(dirs.path, i.name collate "default"), dirs.depth + 1
+      from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+     where (p_maxdepth is null or dirs.depth + 1 < p_maxdepth)
+       and (p_uid = 0 or tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5))
+  )
+  select p_path, 0, coalesce(nullif(regexp_replace(p_path, '^.*/', ''), ''), '/'),
+         p_ino, p_kind, null::bigint
+  union all
+  select tableos.fs_join(dirs.path, d.name collate "default"), dirs.depth + 1,
+         d.name collate "default", d.ino, d.kind, d.parent
+    from dirs join tableos.fs_dirent d on d.parent = dirs.ino
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_walk_start(p_uid integer, p_gids integer[], p_path text, OUT ino bigint, OUT kind "char", OUT path text, OUT enter boolean)
+ RETURNS record
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
   l record;
-  v_path text := '/' || array_to_string(tableos.fs_parse(p_path), '/');
 begin
   select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
-  return query
-  with recursive t(path, depth, name, ino, kind, parent) as (
-    select v_path, 0, coalesce(nullif(regexp_replace(v_path, '^.*/', ''), ''), '/'),
-           l.ino, l.kind, null::bigint
-    union all
-    select tableos.fs_join(t.path, d.name collate "default"), t.depth + 1, d.name collate "default",
-           d.ino, d.kind, d.parent
-      from t join tableos.fs_dirent d on d.parent = t.ino
-     where t.kind = 'd'
-       and (p_maxdepth is null or t.depth < p_maxdepth)
-       and (p_uid = 0 or (select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
-                            from tableos.fs_inode i where i.ino = t.ino))
-  )
-  select t.path, t.depth, t.name, t.ino, t.kind, t.parent from t
-   order by replace(t.path, '/', E'\x01') collate "C";
+  ino := l.ino;
+  kind := l.kind;
+  path := '/' || array_to_string(tableos.fs_parse(p_path), '/');
+  select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5) into enter
+    from tableos.fs_inode i where i.ino = l.ino;
 end;
 $function$;
 

@@ -273,9 +273,17 @@ export class FileSystem {
     );
   }
 
-  /** The tree under path in pre-order, in one query. */
-  async walk(path: string, opts: { maxDepth?: number } = {}): Promise<WalkEntry[]> {
-    const rows = await this.caller.call<WalkRow>('fs_walk', checkPath(path), opts.maxDepth ?? null);
+  /** The tree under path in one query: pre-order by name, or with sorted false in no order. */
+  async walk(
+    path: string,
+    opts: { maxDepth?: number; sorted?: boolean } = {},
+  ): Promise<WalkEntry[]> {
+    const rows = await this.caller.call<WalkRow>(
+      'fs_walk',
+      checkPath(path),
+      opts.maxDepth ?? null,
+      opts.sorted ?? true,
+    );
     return rows.map(toWalk);
   }
 
@@ -285,7 +293,7 @@ export class FileSystem {
     return rows.map(toList);
   }
 
-  /** find: matching paths in pre-order, filtered by the database. */
+  /** find: matching paths (pre-order unless sorted is false), filtered by the database. */
   async find(path: string, opts: FindOptions = {}): Promise<string[]> {
     const size = opts.size === undefined ? undefined : parseFindSize(opts.size);
     const rows = await this.caller.call<{ fs_find: string }>(
@@ -298,6 +306,7 @@ export class FileSystem {
       size?.unit ?? null,
       opts.newer === undefined ? null : checkPath(opts.newer),
       opts.maxDepth ?? null,
+      opts.sorted ?? true,
     );
     return rows.map((r) => r.fs_find);
   }

@@ -57,6 +57,8 @@ export interface FindOptions {
   /** Only entries modified after this path's mtime. */
   newer?: string;
   maxDepth?: number;
+  /** Pre-order by name (default), or false for database order, as find prints directory order. */
+  sorted?: boolean;
 }
 
 export type OpenFlags = 'r' | 'r+' | 'w' | 'w+' | 'wx' | 'a' | 'a+' | 'ax';
