@@ -233,7 +233,7 @@ export async function main(args: string[]): Promise<void> {
     log(`stat ${statPaths.length} files: ${JSON.stringify(stat)}`);
 
     const query = `select uid, path, size from tableos.fs_files
-      where path like '/srv/%' and type = 'file' and mtime > now() - interval '7 days'
+      where path like '/srv/%' and type = 'f' and mtime > now() - interval '7 days'
       order by size desc limit 10`;
     const qRows: unknown[] = [];
     const qMs = Math.min(

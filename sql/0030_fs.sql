@@ -38,10 +38,22 @@ create table tableos.fs_dirent (
   name text collate "C" not null,
   ino bigint not null,
   kind "char" not null,
+  -- The entry's full path, kept by the procedures (a directory rename rewrites the paths
+  -- below it in the same transaction). It gives analytic queries a column with statistics
+  -- and an index: "under /srv" is a range scan, not a walk.
+  path text collate "C" not null,
   primary key (parent, name)
 );
 
 create index fs_dirent_ino_idx on tableos.fs_dirent (ino);
+create index fs_dirent_path_idx on tableos.fs_dirent (path);
+
+-- The path of a directory (its entry's path; '/' for the root).
+create function tableos.fs_path_of(p_ino bigint) returns text
+language sql stable as $$
+  select case when p_ino = 1 then '/'
+              else (select d.path from tableos.fs_dirent d where d.ino = p_ino limit 1) end
+$$;
 
 -- Block size: 256 KiB (tableos.fs_block_size()). Block n holds bytes [n*bs, (n+1)*bs) of
 -- the file; a missing block or a short one reads as zeros up to the file size (holes).

@@ -21,8 +21,9 @@ begin
   elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
     perform tableos.fs_fail('EACCES', 'permission denied', p_path);
   end if;
-  insert into tableos.fs_dirent (parent, name, ino, kind)
-  values (p_parent, p_name, p_ino, p_kind)
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  values (p_parent, p_name, p_ino, p_kind,
+          tableos.fs_join(tableos.fs_path_of(p_parent), p_name))
   on conflict do nothing;
   if not found then
     perform tableos.fs_fail('EEXIST', 'file exists', p_path);

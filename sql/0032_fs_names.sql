@@ -195,6 +195,8 @@ declare
   v_kind "char";
   v_dkind "char";
   v_dino bigint;
+  v_old text;
+  v_new text;
 begin
   select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, false, true);
   if s.parent is null then
@@ -250,9 +252,15 @@ begin
       perform tableos.fs_drop_link(v_dino);
     end if;
   end if;
-  delete from tableos.fs_dirent e where e.parent = s.parent and e.name = s.name;
-  insert into tableos.fs_dirent (parent, name, ino, kind) values (d.parent, d.name, s.ino, v_kind);
+  delete from tableos.fs_dirent e where e.parent = s.parent and e.name = s.name
+  returning e.path into v_old;
+  v_new := tableos.fs_join(tableos.fs_path_of(d.parent), d.name);
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  values (d.parent, d.name, s.ino, v_kind, v_new);
   if v_kind = 'd' then
+    -- Everything below moves with it: one range update (C collation, '0' follows '/').
+    update tableos.fs_dirent e set path = v_new || substr(e.path, length(v_old) + 1)
+     where e.path > (v_old || '/') collate "C" and e.path < (v_old || '0') collate "C";
     update tableos.fs_inode i set parent = d.parent, name = d.name, ctime = now()
      where i.ino = s.ino;
     update tableos.fs_inode i

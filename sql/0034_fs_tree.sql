@@ -172,6 +172,7 @@ declare
   v_old bigint[];
   v_new bigint[];
   v_cur bigint;
+  v_dst text;
 begin
   select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, true, false);
   if s.kind = 'd' and not p_recursive then
@@ -209,16 +210,19 @@ begin
     end loop;
   end if;
   create temp table if not exists fs_copy_map (
-    old bigint, old_parent bigint, new bigint, name text, kind "char", depth integer
+    old bigint, old_parent bigint, new bigint, name text, kind "char", depth integer, path text
   ) on commit drop;
   truncate fs_copy_map;
-  with recursive t(ino, parent, name, kind, depth) as (
-    select s.ino, null::bigint, d.name, s.kind, 0
+  v_dst := tableos.fs_join(tableos.fs_path_of(d.parent), d.name);
+  with recursive t(ino, parent, name, kind, depth, path) as (
+    select s.ino, null::bigint, d.name, s.kind, 0, v_dst
     union all
-    select e.ino, e.parent, e.name collate "default", e.kind, t.depth + 1
+    select e.ino, e.parent, e.name collate "default", e.kind, t.depth + 1,
+           tableos.fs_join(t.path, e.name collate "default")
       from t join tableos.fs_dirent e on e.parent = t.ino where t.kind = 'd'
   )
-  insert into fs_copy_map select t.ino, t.parent, nextval('tableos.fs_ino_seq'), t.name, t.kind, t.depth from t;
+  insert into fs_copy_map
+  select t.ino, t.parent, nextval('tableos.fs_ino_seq'), t.name, t.kind, t.depth, t.path from t;
   if p_uid <> 0 and exists (
     select 1 from fs_copy_map m join tableos.fs_inode i on i.ino = m.old
      where not tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode,
@@ -235,8 +239,8 @@ begin
          case when m.kind = 'd' then m.name end
     from fs_copy_map m join tableos.fs_inode i on i.ino = m.old
     left join fs_copy_map p on p.old = m.old_parent and p.kind = 'd';
-  insert into tableos.fs_dirent (parent, name, ino, kind)
-  select p.new, m.name, m.new, m.kind
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  select p.new, m.name, m.new, m.kind, m.path
     from fs_copy_map m join fs_copy_map p on p.old = m.old_parent and p.kind = 'd'
    where m.depth > 0;
   insert into tableos.fs_block (ino, blkno, data)

@@ -94,19 +94,13 @@ language sql immutable parallel safe as $$
             when p_mode & 1 <> 0 then 'x' else '-' end
 $$;
 
--- Every directory entry with its full path and attributes. Directory paths come from a
--- recursive CTE over directories only; entries join to them, so a whole-tree question is a
--- few hash joins, not a path walk per row.
+-- Every directory entry with its full path and attributes. path and type are plain columns
+-- with statistics and indexes, so "under /srv" and "files only" are estimated well and
+-- a top-N by size walks the size index and stops.
 create view tableos.fs_files as
-with recursive dirs(ino, path) as (
-  select 1::bigint, '/'::text
-  union all
-  select i.ino, tableos.fs_join(dirs.path, i.name collate "default")
-    from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
-)
-select tableos.fs_join(dirs.path, d.name collate "default") as path,
+select d.path,
        d.name::text as name,
-       case d.kind when 'f' then 'file' when 'd' then 'directory' else 'symlink' end as type,
+       d.kind as type,
        i.size,
        i.uid,
        i.gid,
@@ -119,32 +113,27 @@ select tableos.fs_join(dirs.path, d.name collate "default") as path,
        i.ino,
        d.parent as dir_ino,
        s.target
-  from dirs
-  join tableos.fs_dirent d on d.parent = dirs.ino
+  from tableos.fs_dirent d
   join tableos.fs_inode i on i.ino = d.ino
   left join tableos.fs_symlink s on s.ino = d.ino;
 
 comment on view tableos.fs_files is
-  'One row per directory entry: full path, name, type (file, directory, symlink), size, owner uid and gid, mode, times.';
+  'One row per directory entry: full path, name, type (f file, d directory, l symlink), size, owner uid and gid, mode, times.';
 
 -- Directories with the count and total size of the files directly in them.
 create view tableos.fs_dirs as
-with recursive dirs(ino, path) as (
-  select 1::bigint, '/'::text
-  union all
-  select i.ino, tableos.fs_join(dirs.path, i.name collate "default")
-    from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
-)
-select dirs.path,
+select coalesce(d.path, '/') as path,
        i.ino,
        i.uid,
        i.gid,
        i.mode,
        i.mtime,
-       (select count(*) from tableos.fs_dirent d where d.parent = i.ino) as entries,
-       (select coalesce(sum(f.size), 0) from tableos.fs_dirent d
-          join tableos.fs_inode f on f.ino = d.ino where d.parent = i.ino and d.kind = 'f') as file_bytes
-  from dirs join tableos.fs_inode i on i.ino = dirs.ino;
+       (select count(*) from tableos.fs_dirent c where c.parent = i.ino) as entries,
+       (select coalesce(sum(f.size), 0) from tableos.fs_dirent c
+          join tableos.fs_inode f on f.ino = c.ino where c.parent = i.ino and c.kind = 'f') as file_bytes
+  from tableos.fs_inode i
+  left join tableos.fs_dirent d on d.ino = i.ino and d.kind = 'd'
+ where i.kind = 'd';
 
 comment on view tableos.fs_dirs is
   'One row per directory: full path, owner, entries and bytes of the files directly inside.';

@@ -26,52 +26,32 @@ create table tableos.fs_dirent (
   name text not null,
   ino bigint not null,
   kind "char" not null,
+  path text not null,
   constraint fs_dirent_pkey PRIMARY KEY (parent, name)
 );
 
 create view tableos.fs_dirs as
- WITH RECURSIVE dirs(ino, path) AS (
-         SELECT 1::bigint AS int8,
-            '/'::text AS text
-        UNION ALL
-         SELECT i_1.ino,
-            fs_join(dirs_1.path, i_1.name COLLATE "default") AS fs_join
-           FROM dirs dirs_1
-             JOIN fs_inode i_1 ON i_1.parent = dirs_1.ino AND i_1.kind = 'd'::"char" AND i_1.ino <> 1
-        )
- SELECT dirs.path,
+ SELECT COALESCE(d.path, '/'::text) AS path,
     i.ino,
     i.uid,
     i.gid,
     i.mode,
     i.mtime,
     ( SELECT count(*) AS count
-           FROM fs_dirent d
-          WHERE d.parent = i.ino) AS entries,
+           FROM fs_dirent c
+          WHERE c.parent = i.ino) AS entries,
     ( SELECT COALESCE(sum(f.size), 0::numeric) AS "coalesce"
-           FROM fs_dirent d
-             JOIN fs_inode f ON f.ino = d.ino
-          WHERE d.parent = i.ino AND d.kind = 'f'::"char") AS file_bytes
-   FROM dirs
-     JOIN fs_inode i ON i.ino = dirs.ino;
+           FROM fs_dirent c
+             JOIN fs_inode f ON f.ino = c.ino
+          WHERE c.parent = i.ino AND c.kind = 'f'::"char") AS file_bytes
+   FROM fs_inode i
+     LEFT JOIN fs_dirent d ON d.ino = i.ino AND d.kind = 'd'::"char"
+  WHERE i.kind = 'd'::"char";
 
 create view tableos.fs_files as
- WITH RECURSIVE dirs(ino, path) AS (
-         SELECT 1::bigint AS int8,
-            '/'::text AS text
-        UNION ALL
-         SELECT i_1.ino,
-            fs_join(dirs_1.path, i_1.name COLLATE "default") AS fs_join
-           FROM dirs dirs_1
-             JOIN fs_inode i_1 ON i_1.parent = dirs_1.ino AND i_1.kind = 'd'::"char" AND i_1.ino <> 1
-        )
- SELECT fs_join(dirs.path, d.name COLLATE "default") AS path,
+ SELECT d.path,
     d.name,
-        CASE d.kind
-            WHEN 'f'::"char" THEN 'file'::text
-            WHEN 'd'::"char" THEN 'directory'::text
-            ELSE 'symlink'::text
-        END AS type,
+    d.kind AS type,
     i.size,
     i.uid,
     i.gid,
@@ -84,8 +64,7 @@ create view tableos.fs_files as
     i.ino,
     d.parent AS dir_ino,
     s.target
-   FROM dirs
-     JOIN fs_dirent d ON d.parent = dirs.ino
+   FROM fs_dirent d
      JOIN fs_inode i ON i.ino = d.ino
      LEFT JOIN fs_symlink s ON s.ino = d.ino;
 
@@ -125,6 +104,7 @@ create table tableos.migration (
 
 CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_until) WHERE (status = 'alive'::text);
 CREATE INDEX fs_dirent_ino_idx ON tableos.fs_dirent USING btree (ino);
+CREATE INDEX fs_dirent_path_idx ON tableos.fs_dirent USING btree (path);
 CREATE INDEX fs_inode_dir_parent_idx ON tableos.fs_inode USING btree (parent) WHERE (kind = 'd'::"char");
 CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC) WHERE (kind = 'f'::"char");
 
@@ -216,8 +196,9 @@ begin
   elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
     perform tableos.fs_fail('EACCES', 'permission denied', p_path);
   end if;
-  insert into tableos.fs_dirent (parent, name, ino, kind)
-  values (p_parent, p_name, p_ino, p_kind)
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  values (p_parent, p_name, p_ino, p_kind,
+          tableos.fs_join(tableos.fs_path_of(p_parent), p_name))
   on conflict do nothing;
   if not found then
     perform tableos.fs_fail('EEXIST', 'file exists', p_path);
@@ -297,6 +278,7 @@ declare
   v_old bigint[];
   v_new bigint[];
   v_cur bigint;
+  v_dst text;
 begin
   select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, true, false);
   if s.kind = 'd' and not p_recursive then
@@ -334,16 +316,19 @@ begin
     end loop;
   end if;
   create temp table if not exists fs_copy_map (
-    old bigint, old_parent bigint, new bigint, name text, kind "char", depth integer
+    old bigint, old_parent bigint, new bigint, name text, kind "char", depth integer, path text
   ) on commit drop;
   truncate fs_copy_map;
-  with recursive t(ino, parent, name, kind, depth) as (
-    select s.ino, null::bigint, d.name, s.kind, 0
+  v_dst := tableos.fs_join(tableos.fs_path_of(d.parent), d.name);
+  with recursive t(ino, parent, name, kind, depth, path) as (
+    select s.ino, null::bigint, d.name, s.kind, 0, v_dst
     union all
-    select e.ino, e.parent, e.name collate "default", e.kind, t.depth + 1
+    select e.ino, e.parent, e.name collate "default", e.kind, t.depth + 1,
+           tableos.fs_join(t.path, e.name collate "default")
       from t join tableos.fs_dirent e on e.parent = t.ino where t.kind = 'd'
   )
-  insert into fs_copy_map select t.ino, t.parent, nextval('tableos.fs_ino_seq'), t.name, t.kind, t.depth from t;
+  insert into fs_copy_map
+  select t.ino, t.parent, nextval('tableos.fs_ino_seq'), t.name, t.kind, t.depth, t.path from t;
   if p_uid <> 0 and exists (
     select 1 from fs_copy_map m join tableos.fs_inode i on i.ino = m.old
      where not tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode,
@@ -360,8 +345,8 @@ begin
          case when m.kind = 'd' then m.name end
     from fs_copy_map m join tableos.fs_inode i on i.ino = m.old
     left join fs_copy_map p on p.old = m.old_parent and p.kind = 'd';
-  insert into tableos.fs_dirent (parent, name, ino, kind)
-  select p.new, m.name, m.new, m.kind
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  select p.new, m.name, m.new, m.kind, m.path
     from fs_copy_map m join fs_copy_map p on p.old = m.old_parent and p.kind = 'd'
    where m.depth > 0;
   insert into tableos.fs_block (ino, blkno, data)
@@ -948,6 +933,15 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_path_of(p_ino bigint)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select case when p_ino = 1 then '/'
+              else (select d.path from tableos.fs_dirent d where d.ino = p_ino limit 1) end
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_pread(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_len bigint)
  RETURNS bytea
  LANGUAGE sql
@@ -1210,6 +1204,8 @@ declare
   v_kind "char";
   v_dkind "char";
   v_dino bigint;
+  v_old text;
+  v_new text;
 begin
   select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, false, true);
   if s.parent is null then
@@ -1265,9 +1261,15 @@ begin
       perform tableos.fs_drop_link(v_dino);
     end if;
   end if;
-  delete from tableos.fs_dirent e where e.parent = s.parent and e.name = s.name;
-  insert into tableos.fs_dirent (parent, name, ino, kind) values (d.parent, d.name, s.ino, v_kind);
+  delete from tableos.fs_dirent e where e.parent = s.parent and e.name = s.name
+  returning e.path into v_old;
+  v_new := tableos.fs_join(tableos.fs_path_of(d.parent), d.name);
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  values (d.parent, d.name, s.ino, v_kind, v_new);
   if v_kind = 'd' then
+    -- Everything below moves with it: one range update (C collation, '0' follows '/').
+    update tableos.fs_dirent e set path = v_new || substr(e.path, length(v_old) + 1)
+     where e.path > (v_old || '/') collate "C" and e.path < (v_old || '0') collate "C";
     update tableos.fs_inode i set parent = d.parent, name = d.name, ctime = now()
      where i.ino = s.ino;
     update tableos.fs_inode i

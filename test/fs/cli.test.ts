@@ -107,7 +107,7 @@ describe('tableos fs utilities', () => {
   it('query runs SQL over the fs views', async () => {
     const out = await ok(
       'query',
-      "select path, size from fs_files where type = 'file' and path like '/srv/tree/%' order by size desc limit 2",
+      "select path, size from fs_files where type = 'f' and path like '/srv/tree/%' order by size desc limit 2",
     );
     expect(out).toBe(
       '        path         | size\n---------------------+------\n /srv/tree/sub/b.log | 3000\n /srv/tree/a.txt     | 6\n(2 rows)\n',

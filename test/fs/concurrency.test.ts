@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileSystem } from '../../src/fs/index.js';
 import type { TableOS } from '../../src/tableos.js';
-import { openFs } from './helpers.js';
+import { openFs, pathMismatches } from './helpers.js';
 
 let os: TableOS;
 let root: FileSystem;
@@ -64,6 +64,7 @@ describe('concurrency', () => {
       const paths = (await root.walk(`/cyc${round}`)).map((e) => e.path);
       expect(paths.length).toBe(3);
     }
+    expect(await pathMismatches(os)).toBe(0);
   });
 
   it('keeps every concurrent write to one block (writers are ordered by the inode lock)', async () => {

@@ -36,3 +36,11 @@ export async function snapshot(os: TableOS): Promise<string> {
            (select json_agg(s order by s.ino) from tableos.fs_symlink s) as links`;
   return JSON.stringify(rows[0]);
 }
+
+/** Entries whose stored path disagrees with their directory's path and their name. */
+export async function pathMismatches(os: TableOS): Promise<number> {
+  const [row] = await os.sql<{ n: number }[]>`
+    select count(*)::int as n from tableos.fs_dirent d
+     where d.path <> tableos.fs_join(tableos.fs_path_of(d.parent), d.name)`;
+  return row!.n;
+}

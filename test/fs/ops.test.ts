@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileSystem } from '../../src/fs/index.js';
 import type { TableOS } from '../../src/tableos.js';
-import { expectErrno, openFs } from './helpers.js';
+import { expectErrno, openFs, pathMismatches } from './helpers.js';
 
 let os: TableOS;
 let root: FileSystem;
@@ -252,11 +252,17 @@ describe('files and directories', () => {
     await root.utimes('/q/srv/s2', new Date(0), new Date(0));
     const rows = await os.sql<{ uid: number; path: string; size: string }[]>`
       select uid, path, size from tableos.fs_files
-       where path like '/q/srv/%' and type = 'file' and mtime > now() - interval '7 days'
+       where path like '/q/srv/%' and type = 'f' and mtime > now() - interval '7 days'
        order by size desc limit 10`;
     expect(rows.map((r): unknown[] => [r.uid, r.path, Number(r.size)])).toEqual([
       [1, '/q/srv/s3', 200],
       [1, '/q/srv/s1', 100],
     ]);
+    // Paths follow directory renames, for everything below.
+    await root.rename('/q/srv', '/q/var');
+    const moved = await os.sql<{ path: string }[]>`
+      select path from tableos.fs_files where path like '/q/%' order by path`;
+    expect(moved.map((r) => r.path)).toEqual(['/q/var', '/q/var/s1', '/q/var/s2', '/q/var/s3']);
+    expect(await pathMismatches(os)).toBe(0);
   });
 });
