@@ -26,7 +26,7 @@ create table tableos.fs_inode (
 );
 
 -- For analytic questions ("largest files ...") answered from an index instead of a scan.
-create index fs_inode_size_idx on tableos.fs_inode (size desc) where kind = 'f';
+create index fs_inode_size_idx on tableos.fs_inode (size desc);
 -- Directories by their parent: the tree of directories alone, for recursive walks.
 create index fs_inode_dir_parent_idx on tableos.fs_inode (parent) where kind = 'd';
 

@@ -106,7 +106,7 @@ CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_unt
 CREATE INDEX fs_dirent_ino_idx ON tableos.fs_dirent USING btree (ino);
 CREATE INDEX fs_dirent_path_idx ON tableos.fs_dirent USING btree (path);
 CREATE INDEX fs_inode_dir_parent_idx ON tableos.fs_inode USING btree (parent) WHERE (kind = 'd'::"char");
-CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC) WHERE (kind = 'f'::"char");
+CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC);
 
 CREATE OR REPLACE FUNCTION tableos.executor_heartbeat(p_id text, p_lease_ms integer)
  RETURNS text

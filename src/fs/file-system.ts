@@ -278,7 +278,7 @@ export class FileSystem {
     path: string,
     opts: { maxDepth?: number; sorted?: boolean } = {},
   ): Promise<WalkEntry[]> {
-    const rows = await this.caller.call<WalkRow>(
+    const rows = await this.caller.json<WalkRow>(
       'fs_walk',
       checkPath(path),
       opts.maxDepth ?? null,
@@ -289,14 +289,14 @@ export class FileSystem {
 
   /** Like walk, with each entry's attributes (ls -l). */
   async list(path: string, opts: { maxDepth?: number } = {}): Promise<ListEntry[]> {
-    const rows = await this.caller.call<ListRow>('fs_list', checkPath(path), opts.maxDepth ?? null);
+    const rows = await this.caller.json<ListRow>('fs_list', checkPath(path), opts.maxDepth ?? null);
     return rows.map(toList);
   }
 
   /** find: matching paths (pre-order unless sorted is false), filtered by the database. */
   async find(path: string, opts: FindOptions = {}): Promise<string[]> {
     const size = opts.size === undefined ? undefined : parseFindSize(opts.size);
-    const rows = await this.caller.call<{ fs_find: string }>(
+    return this.caller.json<string>(
       'fs_find',
       checkPath(path),
       opts.name === undefined ? null : globToRegex(opts.name),
@@ -308,7 +308,6 @@ export class FileSystem {
       opts.maxDepth ?? null,
       opts.sorted ?? true,
     );
-    return rows.map((r) => r.fs_find);
   }
 
   /** du: bytes under each directory (or, with summary, the total). */

@@ -39,7 +39,7 @@ export interface WalkRow {
   path: string;
   depth: number;
   name: string;
-  ino: string;
+  ino: string | number;
   kind: string;
 }
 
@@ -51,9 +51,10 @@ export interface ListRow extends WalkRow {
   mode: number;
   uid: number;
   gid: number;
-  size: string;
+  size: string | number;
   nlink: number;
-  mtime: Date;
+  /** A Date from a row, an ISO string from JSON. */
+  mtime: Date | string;
   target: string | null;
 }
 
@@ -65,7 +66,7 @@ export function toList(r: ListRow): ListEntry {
     gid: r.gid,
     size: Number(r.size),
     nlink: r.nlink,
-    mtime: r.mtime,
+    mtime: r.mtime instanceof Date ? r.mtime : new Date(r.mtime),
     target: r.target,
   };
 }
