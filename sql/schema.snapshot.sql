@@ -933,6 +933,18 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_patch(p_old bytea, p_at integer, p_piece bytea)
+ RETURNS bytea
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case
+    when octet_length(p_old) < p_at
+      then p_old || decode(repeat('00', p_at - octet_length(p_old)), 'hex') || p_piece
+    else overlay(p_old placing p_piece from p_at + 1 for octet_length(p_piece))
+  end
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_path_of(p_ino bigint)
  RETURNS text
  LANGUAGE sql
@@ -1046,17 +1058,30 @@ CREATE OR REPLACE FUNCTION tableos.fs_pwrite_ino(p_uid integer, p_gids integer[]
  LANGUAGE plpgsql
 AS $function$
 declare
-  v tableos.fs_inode := tableos.fs_lock_file(p_uid, p_gids, p_ino, p_path);
+  v tableos.fs_inode;
   v_bs integer := tableos.fs_block_size();
   v_len bigint := coalesce(octet_length(p_data), 0);
-  v_off bigint := case when p_append then v.size else p_off end;
+  v_off bigint := p_off;
   v_b bigint;
   v_s bigint;
   v_e bigint;
-  v_old bytea;
-  v_new bytea;
-  v_at integer;
+  v_piece bytea;
+  v_size bigint;
 begin
+  if p_append then
+    -- Appends need the current size, so they take the inode lock first.
+    v := tableos.fs_lock_file(p_uid, p_gids, p_ino, p_path);
+    v_off := v.size;
+  else
+    select * into v from tableos.fs_inode i where i.ino = p_ino;
+    if not found then
+      perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+    elsif v.kind = 'd' then
+      perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+    elsif not tableos.fs_may(p_uid, p_gids, v.uid, v.gid, v.mode, 2) then
+      perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+    end if;
+  end if;
   if v_off is null or v_off < 0 then
     perform tableos.fs_fail('EINVAL', 'offset must be a non-negative integer', p_path);
   end if;
@@ -1066,26 +1091,25 @@ begin
   for v_b in v_off / v_bs .. (v_off + v_len - 1) / v_bs loop
     v_s := greatest(v_off, v_b * v_bs);
     v_e := least(v_off + v_len, (v_b + 1) * v_bs);
-    if v_s = v_b * v_bs and (v_e = (v_b + 1) * v_bs or v_e >= v.size) then
-      v_new := substring(p_data from (v_s - v_off + 1)::integer for (v_e - v_s)::integer);
+    v_piece := substring(p_data from (v_s - v_off + 1)::integer for (v_e - v_s)::integer);
+    if v_s = v_b * v_bs and v_e = (v_b + 1) * v_bs then
+      insert into tableos.fs_block (ino, blkno, data) values (p_ino, v_b, v_piece)
+      on conflict (ino, blkno) do update set data = excluded.data;
     else
-      select b.data into v_old from tableos.fs_block b where b.ino = p_ino and b.blkno = v_b;
-      -- Bytes of this block that exist in the file but not in the row are a hole: zeros.
-      v_old := coalesce(v_old, ''::bytea);
-      v_at := (v_s - v_b * v_bs)::integer;
-      if octet_length(v_old) < v_at then
-        v_old := v_old || decode(repeat('00', v_at - octet_length(v_old)), 'hex');
-      end if;
-      v_new := overlay(v_old placing substring(p_data from (v_s - v_off + 1)::integer
-                 for (v_e - v_s)::integer) from v_at + 1 for (v_e - v_s)::integer);
+      insert into tableos.fs_block as b (ino, blkno, data)
+      values (p_ino, v_b, tableos.fs_patch(''::bytea, (v_s - v_b * v_bs)::integer, v_piece))
+      on conflict (ino, blkno) do update
+        set data = tableos.fs_patch(b.data, (v_s - v_b * v_bs)::integer, v_piece);
     end if;
-    insert into tableos.fs_block (ino, blkno, data) values (p_ino, v_b, v_new)
-    on conflict (ino, blkno) do update set data = excluded.data;
   end loop;
   update tableos.fs_inode i
      set size = greatest(i.size, v_off + v_len), mtime = now(), ctime = now()
-   where i.ino = p_ino;
-  return greatest(v.size, v_off + v_len);
+   where i.ino = p_ino
+  returning i.size into v_size;
+  if not found then -- removed while we wrote; the error rolls our blocks back too
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  end if;
+  return v_size;
 end;
 $function$;
 
