@@ -67,7 +67,7 @@ describe('concurrency', () => {
     expect(await pathMismatches(os)).toBe(0);
   });
 
-  it('keeps every concurrent write to one block (writers are ordered by the inode lock)', async () => {
+  it('keeps every concurrent write to one block (each patches the latest version of the row)', async () => {
     await root.create('/w', Buffer.alloc(16 * 1000, 0x2e));
     await Promise.all(
       clients(16).map((c, i) => c.write('/w', i * 1000, Buffer.alloc(1000, 0x41 + i))),
@@ -76,6 +76,19 @@ describe('concurrency', () => {
     expect(data.length).toBe(16_000);
     for (let i = 0; i < 16; i++) {
       expect(data.subarray(i * 1000, (i + 1) * 1000).every((b) => b === 0x41 + i)).toBe(true);
+    }
+  });
+
+  it('writes different blocks concurrently into one consistent file', async () => {
+    const bs = 262144;
+    await root.create('/par', '');
+    await Promise.all(
+      clients(8).map((c, i) => c.write('/par', i * bs, Buffer.alloc(bs, 0x30 + i))),
+    );
+    const data = await root.readFile('/par');
+    expect(data.length).toBe(8 * bs);
+    for (let i = 0; i < 8; i++) {
+      expect(data.subarray(i * bs, (i + 1) * bs).every((b) => b === 0x30 + i)).toBe(true);
     }
   });
 
