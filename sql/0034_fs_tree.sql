@@ -107,9 +107,17 @@ begin
     perform tableos.fs_fail('EINVAL', 'bad size test');
   end if;
   s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if p_size_cmp is null and v_newer is null then
+    -- Names and kinds only: the entries alone answer, no inode is read.
+    return query
+    select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+     where (p_name_re is null or w.name ~ p_name_re) and (p_kind is null or w.kind = p_kind)
+     order by case when p_sorted then replace(w.path, '/', E'\x01') end collate "C";
+    return;
+  end if;
   return query
   select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
-    left join tableos.fs_inode i on i.ino = w.ino and (p_size_cmp is not null or v_newer is not null)
+    join tableos.fs_inode i on i.ino = w.ino
    where (p_name_re is null or w.name ~ p_name_re)
      and (p_kind is null or w.kind = p_kind)
      and (v_newer is null or i.mtime > v_newer)

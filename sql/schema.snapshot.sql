@@ -388,23 +388,123 @@ CREATE OR REPLACE FUNCTION tableos.fs_create_many(p_uid integer, p_gids integer[
 AS $function$
 declare
   r record;
-  v_at integer := 1;
+  l record;
+  v_dir tableos.fs_inode;
+  v_bs integer := tableos.fs_block_size();
+  v_dirs text[] := '{}';
+  v_inos bigint[] := '{}';
+  v_gids integer[] := '{}';
+  v_errs text[] := '{}';
+  v_msgs text[] := '{}';
+  v_k integer[];
+  v_ino bigint[];
+  v_errno text[];
+  v_message text[];
+  v_slow boolean[];
+  v_at integer[];
+  v_e text;
+  v_m text;
+  v_j integer;
 begin
-  for r in select * from unnest(p_paths, p_modes, p_lens) with ordinality as x(path, mode, len, k)
+  -- Each distinct directory of a plain path once: resolve, check, lock.
+  for r in
+    select distinct tableos.fs_plain_dir(x.path) as dir
+      from unnest(p_paths) x(path) where tableos.fs_plain_dir(x.path) is not null
   loop
-    i := r.k;
     begin
-      ino := tableos.fs_create(p_uid, p_gids, r.path, r.mode, p_exclusive,
-        case when r.len >= 0 then substring(p_blob from v_at for r.len) end);
-      errno := null;
-      message := null;
+      select * into l from tableos.fs_lookup(p_uid, p_gids, r.dir, true, false);
+      select * into v_dir from tableos.fs_inode d where d.ino = l.ino for no key update;
+      if not found then -- removed while we looked it up
+        perform tableos.fs_fail('ENOENT', 'no such file or directory', r.dir);
+      elsif v_dir.kind <> 'd' then
+        perform tableos.fs_fail('ENOTDIR', 'not a directory', r.dir);
+      elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
+        perform tableos.fs_fail('EACCES', 'permission denied', r.dir);
+      end if;
+      v_dirs := v_dirs || r.dir;
+      v_inos := v_inos || l.ino;
+      v_gids := v_gids || case when v_dir.mode & 1024 <> 0 then v_dir.gid else coalesce(p_gids[1], 0) end;
+      v_errs := v_errs || null::text;
+      v_msgs := v_msgs || null::text;
     exception when sqlstate 'TF001' then
-      get stacked diagnostics errno = pg_exception_detail, message = message_text;
-      ino := null;
+      get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+      v_dirs := v_dirs || r.dir;
+      v_inos := v_inos || null::bigint;
+      v_gids := v_gids || null::integer;
+      v_errs := v_errs || v_e;
+      v_msgs := v_msgs || v_m;
     end;
-    v_at := v_at + greatest(coalesce(r.len, 0), 0);
-    return next;
   end loop;
+
+  with items as (
+    select x.k::integer as k, x.path, x.mode, x.len,
+           (sum(greatest(coalesce(x.len, 0), 0)) over (order by x.k)
+              - greatest(coalesce(x.len, 0), 0) + 1)::integer as at,
+           d.dir, d.ino as parent, d.gid, d.err, d.msg
+      from unnest(p_paths, p_modes, p_lens) with ordinality as x(path, mode, len, k)
+      left join unnest(v_dirs, v_inos, v_gids, v_errs, v_msgs) as d(dir, ino, gid, err, msg)
+        on d.dir = tableos.fs_plain_dir(x.path)
+  ), fresh as materialized (
+    select items.*, nextval('tableos.fs_ino_seq') as new_ino from items
+     where items.parent is not null and items.mode between 0 and 4095
+  ), ins as (
+    insert into tableos.fs_dirent (parent, name, ino, kind, path)
+    select f.parent, regexp_replace(f.path, '^.*/', ''), f.new_ino, 'f', f.path
+      from fresh f order by f.k
+    on conflict do nothing
+    returning fs_dirent.ino
+  ), inodes as (
+    insert into tableos.fs_inode (ino, kind, mode, uid, gid, size, nlink)
+    select f.new_ino, 'f', f.mode, p_uid, f.gid, greatest(coalesce(f.len, 0), 0), 1
+      from fresh f join ins on ins.ino = f.new_ino
+  ), blocks as (
+    insert into tableos.fs_block (ino, blkno, data)
+    select f.new_ino, g,
+           substring(p_blob from f.at + (g * v_bs)::integer for least(v_bs, f.len - g * v_bs)::integer)
+      from fresh f join ins on ins.ino = f.new_ino
+      cross join lateral generate_series(0, (f.len - 1) / v_bs) g
+     where f.len > 0
+  )
+  select array_agg(it.k order by it.k),
+         array_agg(ins.ino order by it.k),
+         array_agg(case
+                     when it.err is not null then it.err
+                     when it.parent is not null and not coalesce(it.mode between 0 and 4095, false) then 'EINVAL'
+                     when f.new_ino is not null and ins.ino is null and p_exclusive then 'EEXIST'
+                   end order by it.k),
+         array_agg(case
+                     when it.err is not null then it.msg
+                     when it.parent is not null and not coalesce(it.mode between 0 and 4095, false)
+                       then 'EINVAL: mode must be between 0 and 07777, ''' || it.path || ''''
+                     when f.new_ino is not null and ins.ino is null and p_exclusive
+                       then 'EEXIST: file exists, ''' || it.path || ''''
+                   end order by it.k),
+         array_agg(it.dir is null or (f.new_ino is not null and ins.ino is null and not p_exclusive)
+                   order by it.k),
+         array_agg(it.at order by it.k)
+    into v_k, v_ino, v_errno, v_message, v_slow, v_at
+    from items it
+    left join fresh f on f.k = it.k
+    left join ins on ins.ino = f.new_ino;
+
+  -- Directories that received entries change their mtime (once per transaction).
+  update tableos.fs_inode d set mtime = now(), ctime = now()
+   where d.ino in (select e.parent from tableos.fs_dirent e where e.ino = any (v_ino))
+     and d.mtime <> now();
+  for v_j in 1 .. coalesce(cardinality(v_k), 0) loop
+    if v_slow[v_j] then
+      begin
+        v_ino[v_j] := tableos.fs_create(p_uid, p_gids, p_paths[v_j], p_modes[v_j], p_exclusive,
+          case when p_lens[v_j] >= 0 then substring(p_blob from v_at[v_j] for p_lens[v_j]) end);
+      exception when sqlstate 'TF001' then
+        get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+        v_errno[v_j] := v_e;
+        v_message[v_j] := v_m;
+      end;
+    end if;
+  end loop;
+  return query select x.k, case when x.e is null then x.ino end, x.e, x.m
+                 from unnest(v_k, v_ino, v_errno, v_message) as x(k, ino, e, m);
 end;
 $function$;
 
@@ -535,9 +635,17 @@ begin
     perform tableos.fs_fail('EINVAL', 'bad size test');
   end if;
   s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if p_size_cmp is null and v_newer is null then
+    -- Names and kinds only: the entries alone answer, no inode is read.
+    return query
+    select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+     where (p_name_re is null or w.name ~ p_name_re) and (p_kind is null or w.kind = p_kind)
+     order by case when p_sorted then replace(w.path, '/', E'\x01') end collate "C";
+    return;
+  end if;
   return query
   select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
-    left join tableos.fs_inode i on i.ino = w.ino and (p_size_cmp is not null or v_newer is not null)
+    join tableos.fs_inode i on i.ino = w.ino
    where (p_name_re is null or w.name ~ p_name_re)
      and (p_kind is null or w.kind = p_kind)
      and (v_newer is null or i.mtime > v_newer)
@@ -952,6 +1060,17 @@ CREATE OR REPLACE FUNCTION tableos.fs_path_of(p_ino bigint)
 AS $function$
   select case when p_ino = 1 then '/'
               else (select d.path from tableos.fs_dirent d where d.ino = p_ino limit 1) end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_plain_dir(p_path text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case when p_path ~ '^(/[^/]{1,255})+$' and p_path !~ '/\.\.?(/|$)'
+                   and octet_length(p_path) <= 4096
+                   and octet_length(regexp_replace(p_path, '^.*/', '')) <= 255
+              then coalesce(nullif(regexp_replace(p_path, '/[^/]+$', ''), ''), '/') end
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_pread(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_len bigint)
