@@ -13,6 +13,9 @@ language plpgsql as $$
 declare
   v_dir tableos.fs_inode;
 begin
+  -- Shared side of the directory-rename lock: a directory rename (which rewrites the stored
+  -- paths below it) waits for us, and we compute paths only after any such rename committed.
+  perform pg_advisory_xact_lock_shared(7365235046436081507); -- 'fsrename'
   select * into v_dir from tableos.fs_inode i where i.ino = p_parent for no key update;
   if not found then
     perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);

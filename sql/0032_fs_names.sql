@@ -204,8 +204,13 @@ begin
   elsif s.ino is null then
     perform tableos.fs_fail('ENOENT', 'no such file or directory', p_from);
   end if;
+  -- Directory renames are exclusive with every change that stores paths (the shared side
+  -- is taken by those), so the paths rewritten below see every entry, and crossing
+  -- directory moves cannot build a cycle.
   if s.kind = 'd' then
     perform pg_advisory_xact_lock(7365235046436081507); -- 'fsrename'
+  else
+    perform pg_advisory_xact_lock_shared(7365235046436081507);
   end if;
   select * into d from tableos.fs_lookup(p_uid, p_gids, p_to, false, true);
   if d.parent is null then

@@ -182,6 +182,7 @@ declare
   v_cur bigint;
   v_dst text;
 begin
+  perform pg_advisory_xact_lock_shared(7365235046436081507); -- paths are computed below: see fs_rename
   select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, true, false);
   if s.kind = 'd' and not p_recursive then
     perform tableos.fs_fail('EISDIR', 'is a directory (copy it recursively)', p_from);

@@ -32,6 +32,7 @@ declare
   v_dir tableos.fs_inode;
   v_bs integer := tableos.fs_block_size();
   v_dirs text[] := '{}';
+  v_real text[] := '{}';
   v_inos bigint[] := '{}';
   v_gids integer[] := '{}';
   v_errs text[] := '{}';
@@ -46,6 +47,7 @@ declare
   v_m text;
   v_j integer;
 begin
+  perform pg_advisory_xact_lock_shared(7365235046436081507); -- paths are stored below: see fs_rename
   -- Each distinct directory of a plain path once: resolve, check, lock.
   for r in
     select distinct tableos.fs_plain_dir(x.path) as dir
@@ -62,6 +64,8 @@ begin
         perform tableos.fs_fail('EACCES', 'permission denied', r.dir);
       end if;
       v_dirs := v_dirs || r.dir;
+      -- The directory's own path: the caller's may have gone through a symlink.
+      v_real := v_real || tableos.fs_path_of(l.ino);
       v_inos := v_inos || l.ino;
       v_gids := v_gids || case when v_dir.mode & 1024 <> 0 then v_dir.gid else coalesce(p_gids[1], 0) end;
       v_errs := v_errs || null::text;
@@ -69,6 +73,7 @@ begin
     exception when sqlstate 'TF001' then
       get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
       v_dirs := v_dirs || r.dir;
+      v_real := v_real || null::text;
       v_inos := v_inos || null::bigint;
       v_gids := v_gids || null::integer;
       v_errs := v_errs || v_e;
@@ -80,16 +85,18 @@ begin
     select x.k::integer as k, x.path, x.mode, x.len,
            (sum(greatest(coalesce(x.len, 0), 0)) over (order by x.k)
               - greatest(coalesce(x.len, 0), 0) + 1)::integer as at,
-           d.dir, d.ino as parent, d.gid, d.err, d.msg
+           d.dir, d.real, d.ino as parent, d.gid, d.err, d.msg
       from unnest(p_paths, p_modes, p_lens) with ordinality as x(path, mode, len, k)
-      left join unnest(v_dirs, v_inos, v_gids, v_errs, v_msgs) as d(dir, ino, gid, err, msg)
+      left join unnest(v_dirs, v_real, v_inos, v_gids, v_errs, v_msgs)
+             as d(dir, real, ino, gid, err, msg)
         on d.dir = tableos.fs_plain_dir(x.path)
   ), fresh as materialized (
     select items.*, nextval('tableos.fs_ino_seq') as new_ino from items
      where items.parent is not null and items.mode between 0 and 4095
   ), ins as (
     insert into tableos.fs_dirent (parent, name, ino, kind, path)
-    select f.parent, regexp_replace(f.path, '^.*/', ''), f.new_ino, 'f', f.path
+    select f.parent, regexp_replace(f.path, '^.*/', ''), f.new_ino, 'f',
+           tableos.fs_join(f.real, regexp_replace(f.path, '^.*/', ''))
       from fresh f order by f.k
     on conflict do nothing
     returning fs_dirent.ino

@@ -92,6 +92,27 @@ describe('concurrency', () => {
     }
   });
 
+  it('keeps stored paths right while directories move under concurrent creates', async () => {
+    await root.mkdir('/mv0/a/b', { parents: true });
+    const movers = (async () => {
+      for (let k = 0; k < 10; k++) await root.rename(`/mv${k}`, `/mv${k + 1}`);
+    })();
+    const makers = clients(4).map(async (c, i) => {
+      for (let k = 0; k < 15; k++) {
+        // Whichever name the tree has now; a create that loses the race gets ENOENT.
+        const dir = (await root.find('/', { name: 'mv*', maxDepth: 1 }))[0]!;
+        await c.create(`${dir}/a/b/f${i}-${k}`, 'x').catch((err: unknown) => {
+          if (errnoOf(err) !== 'ENOENT') throw err;
+        });
+      }
+    });
+    await Promise.all([movers, ...makers]);
+    expect(await pathMismatches(os)).toBe(0);
+    const files = await root.find('/mv10', { type: 'f' });
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.every((f) => f.startsWith('/mv10/a/b/f'))).toBe(true);
+  });
+
   it('loses no concurrent append', async () => {
     await root.create('/log', '');
     await Promise.all(

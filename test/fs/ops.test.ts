@@ -258,6 +258,14 @@ describe('files and directories', () => {
       [1, '/q/srv/s3', 200],
       [1, '/q/srv/s1', 100],
     ]);
+    // Files created through a symlinked directory are stored under the real path.
+    await root.symlink('/q/srv', '/q/link');
+    await Promise.all([root.create('/q/link/s4', 'x'), root.create('/q/link/s5', 'y')]);
+    expect((await root.find('/q/srv', { name: 's[45]' })).length).toBe(2);
+    expect(await pathMismatches(os)).toBe(0);
+    await root.unlink('/q/link/s4');
+    await root.unlink('/q/link/s5');
+    await root.unlink('/q/link');
     // Paths follow directory renames, for everything below.
     await root.rename('/q/srv', '/q/var');
     const moved = await os.sql<{ path: string }[]>`
