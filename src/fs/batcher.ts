@@ -41,6 +41,9 @@ export class Batcher<In, Out> {
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
+        // Callers resumed by this batch usually queue their next call at once: give them a
+        // tick, so that work goes out as one batch rather than a batch of one and the rest.
+        if (this.queue.length === 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.running = false;
