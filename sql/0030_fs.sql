@@ -268,3 +268,13 @@ create function tableos.fs_join(p_dir text, p_name text) returns text
 language sql immutable parallel safe as $$
   select case when p_dir = '/' then '/' || p_name else p_dir || '/' || p_name end
 $$;
+
+-- The directory of a plain absolute path ('/a/b/name' -> '/a/b'), or null for anything that
+-- needs full resolution (., .., empty or over-long components).
+create function tableos.fs_plain_dir(p_path text) returns text
+language sql immutable parallel safe as $$
+  select case when p_path ~ '^(/[^/]{1,255})+$' and p_path !~ '/\.\.?(/|$)'
+                   and octet_length(p_path) <= 4096
+                   and octet_length(regexp_replace(p_path, '^.*/', '')) <= 255
+              then coalesce(nullif(regexp_replace(p_path, '/[^/]+$', ''), ''), '/') end
+$$;

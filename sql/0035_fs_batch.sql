@@ -5,16 +5,6 @@
 -- following item k-1's. Items are read with unnest: subscripting a text[] parameter in a
 -- loop costs O(n) per access.
 
--- The directory of a plain absolute path ('/a/b/name' -> '/a/b'), or null for anything that
--- needs full resolution (., .., empty or over-long components).
-create function tableos.fs_plain_dir(p_path text) returns text
-language sql immutable parallel safe as $$
-  select case when p_path ~ '^(/[^/]{1,255})+$' and p_path !~ '/\.\.?(/|$)'
-                   and octet_length(p_path) <= 4096
-                   and octet_length(regexp_replace(p_path, '^.*/', '')) <= 255
-              then coalesce(nullif(regexp_replace(p_path, '/[^/]+$', ''), ''), '/') end
-$$;
-
 -- Creates many files in one transaction; each item succeeds or fails on its own and a
 -- failing item gets its POSIX code. Items with plain paths ('/a/b/name', no '.', '..' or
 -- over-long components) take a set-based path: each distinct directory is resolved,

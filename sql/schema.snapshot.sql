@@ -1496,21 +1496,84 @@ CREATE OR REPLACE FUNCTION tableos.fs_stat_many(p_uid integer, p_gids integer[],
  STABLE
 AS $function$
 declare
+  r record;
   l record;
-  v_k integer;
+  v_ok boolean;
+  v_dirs text[] := '{}';
+  v_inos bigint[] := '{}';
+  v_errs text[] := '{}';
+  v_msgs text[] := '{}';
+  v_e text;
+  v_m text;
 begin
-  for v_k in 1 .. coalesce(cardinality(p_paths), 0) loop
-    i := v_k;
+  for r in
+    select distinct tableos.fs_plain_dir(x.path) as dir
+      from unnest(p_paths) x(path) where tableos.fs_plain_dir(x.path) is not null
+  loop
+    begin
+      select * into l from tableos.fs_lookup(p_uid, p_gids, r.dir, true, false);
+      select tableos.fs_may(p_uid, p_gids, d.uid, d.gid, d.mode, 1) into v_ok
+        from tableos.fs_inode d where d.ino = l.ino;
+      if l.kind <> 'd' then
+        perform tableos.fs_fail('ENOTDIR', 'not a directory', r.dir);
+      elsif not v_ok then
+        perform tableos.fs_fail('EACCES', 'permission denied', r.dir);
+      end if;
+      v_dirs := v_dirs || r.dir;
+      v_inos := v_inos || l.ino;
+      v_errs := v_errs || null::text;
+      v_msgs := v_msgs || null::text;
+    exception when sqlstate 'TF001' then
+      get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+      v_dirs := v_dirs || r.dir;
+      v_inos := v_inos || null::bigint;
+      v_errs := v_errs || v_e;
+      v_msgs := v_msgs || v_m;
+    end;
+  end loop;
+  for r in
+    select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, st.*
+      from unnest(p_paths) with ordinality as x(path, k)
+      left join unnest(v_dirs, v_inos, v_errs, v_msgs) as d(dir, ino, err, msg)
+        on d.dir = tableos.fs_plain_dir(x.path)
+      left join tableos.fs_dirent e
+        on e.parent = d.ino and e.name = regexp_replace(x.path, '^.*/', '')
+      left join lateral tableos.fs_stat_ino(e.ino) st on e.ino is not null
+     order by x.k
+  loop
+    i := r.k;
     errno := null;
     message := null;
-    begin
-      select * into l from tableos.fs_lookup(p_uid, p_gids, p_paths[v_k], p_follow, false);
-      select * into ino, kind, mode, uid, gid, size, nlink, atime, mtime, ctime, target
-        from tableos.fs_stat_ino(l.ino);
-    exception when sqlstate 'TF001' then
-      get stacked diagnostics errno = pg_exception_detail, message = message_text;
+    if r.dir is null or (r.ekind = 'l' and p_follow) then
+      begin
+        select * into l from tableos.fs_lookup(p_uid, p_gids, r.path, p_follow, false);
+        select * into ino, kind, mode, uid, gid, size, nlink, atime, mtime, ctime, target
+          from tableos.fs_stat_ino(l.ino);
+      exception when sqlstate 'TF001' then
+        get stacked diagnostics errno = pg_exception_detail, message = message_text;
+      end;
+    elsif r.err is not null then
+      errno := r.err;
+      message := r.msg;
+    elsif r.ekind is null then
+      errno := 'ENOENT';
+      message := 'ENOENT: no such file or directory, ''' || r.path || '''';
+    else
+      ino := r.ino;
+      kind := r.kind;
+      mode := r.mode;
+      uid := r.uid;
+      gid := r.gid;
+      size := r.size;
+      nlink := r.nlink;
+      atime := r.atime;
+      mtime := r.mtime;
+      ctime := r.ctime;
+      target := r.target;
+    end if;
+    if errno is not null then
       ino := null;
-    end;
+    end if;
     return next;
   end loop;
 end;

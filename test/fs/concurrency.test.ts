@@ -148,6 +148,24 @@ describe('concurrency', () => {
     expect((await root.readdir('/many')).length).toBe(201);
   });
 
+  it('answers grouped stats each on its own: found, missing, symlinked, refused', async () => {
+    await root.mkdir('/st/locked', { parents: true });
+    await root.create('/st/f', 'abc');
+    await root.create('/st/locked/g', 'x');
+    await root.chmod('/st/locked', 0o700);
+    await root.symlink('/st/f', '/st/ln');
+    const user = root.as({ uid: 1000, gids: [1000] });
+    const results = await Promise.allSettled(
+      ['/st/f', '/st/missing', '/st/ln', '/st/locked/g', '/st/../st/f', '/st/f/x'].map((p) =>
+        user.stat(p),
+      ),
+    );
+    const summary = results.map((r) =>
+      r.status === 'fulfilled' ? `${r.value.type}:${r.value.size}` : errnoOf(r.reason),
+    );
+    expect(summary).toEqual(['file:3', 'ENOENT', 'file:3', 'EACCES', 'file:3', 'ENOTDIR']);
+  });
+
   it('never leaves an entry in a removed directory (rmdir racing create)', async () => {
     for (let round = 0; round < 10; round++) {
       await root.mkdir(`/rr${round}`);
