@@ -81,11 +81,13 @@ begin
   end loop;
   for r in
     select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, st.*
-      from unnest(p_paths) with ordinality as x(path, k)
+      from (select u.k, u.path, tableos.fs_plain_dir(u.path) as dir,
+                   regexp_replace(u.path, '^.*/', '') as name
+              from unnest(p_paths) with ordinality as u(path, k)
+            offset 0) x -- computed once per item, not once per joined pair
       left join unnest(v_dirs, v_inos, v_errs, v_msgs) as d(dir, ino, err, msg)
-        on d.dir = tableos.fs_plain_dir(x.path)
-      left join tableos.fs_dirent e
-        on e.parent = d.ino and e.name = regexp_replace(x.path, '^.*/', '')
+        on d.dir = x.dir
+      left join tableos.fs_dirent e on e.parent = d.ino and e.name = x.name
       left join lateral tableos.fs_stat_ino(e.ino) st on e.ino is not null
      order by x.k
   loop

@@ -76,10 +76,12 @@ begin
            (sum(greatest(coalesce(x.len, 0), 0)) over (order by x.k)
               - greatest(coalesce(x.len, 0), 0) + 1)::integer as at,
            d.dir, d.real, d.ino as parent, d.gid, d.err, d.msg
-      from unnest(p_paths, p_modes, p_lens) with ordinality as x(path, mode, len, k)
+      from (select u.*, tableos.fs_plain_dir(u.path) as pdir
+              from unnest(p_paths, p_modes, p_lens) with ordinality as u(path, mode, len, k)
+            offset 0) x -- computed once per item, not once per joined pair
       left join unnest(v_dirs, v_real, v_inos, v_gids, v_errs, v_msgs)
              as d(dir, real, ino, gid, err, msg)
-        on d.dir = tableos.fs_plain_dir(x.path)
+        on d.dir = x.pdir
   ), fresh as materialized (
     select items.*, nextval('tableos.fs_ino_seq') as new_ino from items
      where items.parent is not null and items.mode between 0 and 4095
