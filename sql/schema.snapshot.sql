@@ -450,10 +450,12 @@ begin
            (sum(greatest(coalesce(x.len, 0), 0)) over (order by x.k)
               - greatest(coalesce(x.len, 0), 0) + 1)::integer as at,
            d.dir, d.real, d.ino as parent, d.gid, d.err, d.msg
-      from unnest(p_paths, p_modes, p_lens) with ordinality as x(path, mode, len, k)
+      from (select u.*, tableos.fs_plain_dir(u.path) as pdir
+              from unnest(p_paths, p_modes, p_lens) with ordinality as u(path, mode, len, k)
+            offset 0) x -- computed once per item, not once per joined pair
       left join unnest(v_dirs, v_real, v_inos, v_gids, v_errs, v_msgs)
              as d(dir, real, ino, gid, err, msg)
-        on d.dir = tableos.fs_plain_dir(x.path)
+        on d.dir = x.pdir
   ), fresh as materialized (
     select items.*, nextval('tableos.fs_ino_seq') as new_ino from items
      where items.parent is not null and items.mode between 0 and 4095
@@ -1533,11 +1535,13 @@ begin
   end loop;
   for r in
     select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, st.*
-      from unnest(p_paths) with ordinality as x(path, k)
+      from (select u.k, u.path, tableos.fs_plain_dir(u.path) as dir,
+                   regexp_replace(u.path, '^.*/', '') as name
+              from unnest(p_paths) with ordinality as u(path, k)
+            offset 0) x -- computed once per item, not once per joined pair
       left join unnest(v_dirs, v_inos, v_errs, v_msgs) as d(dir, ino, err, msg)
-        on d.dir = tableos.fs_plain_dir(x.path)
-      left join tableos.fs_dirent e
-        on e.parent = d.ino and e.name = regexp_replace(x.path, '^.*/', '')
+        on d.dir = x.dir
+      left join tableos.fs_dirent e on e.parent = d.ino and e.name = x.name
       left join lateral tableos.fs_stat_ino(e.ino) st on e.ino is not null
      order by x.k
   loop
