@@ -80,7 +80,8 @@ begin
     end;
   end loop;
   for r in
-    select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, st.*
+    select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, n.ino, n.kind,
+           n.mode, n.uid, n.gid, n.size, n.nlink, n.atime, n.mtime, n.ctime, sl.target
       from (select u.k, u.path, tableos.fs_plain_dir(u.path) as dir,
                    regexp_replace(u.path, '^.*/', '') as name
               from unnest(p_paths) with ordinality as u(path, k)
@@ -88,7 +89,8 @@ begin
       left join unnest(v_dirs, v_inos, v_errs, v_msgs) as d(dir, ino, err, msg)
         on d.dir = x.dir
       left join tableos.fs_dirent e on e.parent = d.ino and e.name = x.name
-      left join lateral tableos.fs_stat_ino(e.ino) st on e.ino is not null
+      left join tableos.fs_inode n on n.ino = e.ino
+      left join tableos.fs_symlink sl on sl.ino = e.ino
      order by x.k
   loop
     i := r.k;

@@ -38,14 +38,14 @@ create view tableos.fs_dirs as
     i.mode,
     i.mtime,
     ( SELECT count(*) AS count
-           FROM fs_dirent c
+           FROM tableos.fs_dirent c
           WHERE c.parent = i.ino) AS entries,
     ( SELECT COALESCE(sum(f.size), 0::numeric) AS "coalesce"
-           FROM fs_dirent c
-             JOIN fs_inode f ON f.ino = c.ino
+           FROM tableos.fs_dirent c
+             JOIN tableos.fs_inode f ON f.ino = c.ino
           WHERE c.parent = i.ino AND c.kind = 'f'::"char") AS file_bytes
-   FROM fs_inode i
-     LEFT JOIN fs_dirent d ON d.ino = i.ino AND d.kind = 'd'::"char"
+   FROM tableos.fs_inode i
+     LEFT JOIN tableos.fs_dirent d ON d.ino = i.ino AND d.kind = 'd'::"char"
   WHERE i.kind = 'd'::"char";
 
 create view tableos.fs_files as
@@ -56,7 +56,7 @@ create view tableos.fs_files as
     i.uid,
     i.gid,
     i.mode,
-    fs_mode_string(i.kind, i.mode) AS perms,
+    tableos.fs_mode_string(i.kind, i.mode) AS perms,
     i.nlink,
     i.atime,
     i.mtime,
@@ -64,9 +64,9 @@ create view tableos.fs_files as
     i.ino,
     d.parent AS dir_ino,
     s.target
-   FROM fs_dirent d
-     JOIN fs_inode i ON i.ino = d.ino
-     LEFT JOIN fs_symlink s ON s.ino = d.ino;
+   FROM tableos.fs_dirent d
+     JOIN tableos.fs_inode i ON i.ino = d.ino
+     LEFT JOIN tableos.fs_symlink s ON s.ino = d.ino;
 
 create sequence tableos.fs_ino_seq;
 
@@ -150,7 +150,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.executor_register(p_id text, p_host text, p_pid integer, p_version text, p_lease_ms integer)
- RETURNS executor
+ RETURNS tableos.executor
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -182,7 +182,7 @@ AS $function$
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_add_entry(p_uid integer, p_gids integer[], p_parent bigint, p_name text, p_ino bigint, p_kind "char", p_path text)
- RETURNS fs_inode
+ RETURNS tableos.fs_inode
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -729,7 +729,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_lock_file(p_uid integer, p_gids integer[], p_ino bigint, p_path text)
- RETURNS fs_inode
+ RETURNS tableos.fs_inode
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -1019,7 +1019,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_owned(p_uid integer, p_gids integer[], p_path text, p_follow boolean)
- RETURNS fs_inode
+ RETURNS tableos.fs_inode
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -1470,7 +1470,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_stat(p_uid integer, p_gids integer[], p_path text, p_follow boolean)
- RETURNS SETOF fs_stat_row
+ RETURNS SETOF tableos.fs_stat_row
  LANGUAGE plpgsql
  STABLE
 AS $function$
@@ -1483,7 +1483,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.fs_stat_ino(p_ino bigint)
- RETURNS fs_stat_row
+ RETURNS tableos.fs_stat_row
  LANGUAGE sql
  STABLE
 AS $function$
@@ -1534,7 +1534,8 @@ begin
     end;
   end loop;
   for r in
-    select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, st.*
+    select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, n.ino, n.kind,
+           n.mode, n.uid, n.gid, n.size, n.nlink, n.atime, n.mtime, n.ctime, sl.target
       from (select u.k, u.path, tableos.fs_plain_dir(u.path) as dir,
                    regexp_replace(u.path, '^.*/', '') as name
               from unnest(p_paths) with ordinality as u(path, k)
@@ -1542,7 +1543,8 @@ begin
       left join unnest(v_dirs, v_inos, v_errs, v_msgs) as d(dir, ino, err, msg)
         on d.dir = x.dir
       left join tableos.fs_dirent e on e.parent = d.ino and e.name = x.name
-      left join lateral tableos.fs_stat_ino(e.ino) st on e.ino is not null
+      left join tableos.fs_inode n on n.ino = e.ino
+      left join tableos.fs_symlink sl on sl.ino = e.ino
      order by x.k
   loop
     i := r.k;
