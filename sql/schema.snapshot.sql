@@ -31,6 +31,87 @@ create table tableos.executor (
   constraint executor_status_check CHECK ((status = ANY (ARRAY['alive'::text, 'dead'::text, 'stopped'::text])))
 );
 
+create table tableos.fs_block (
+  ino bigint not null,
+  blkno bigint not null,
+  data bytea not null,
+  constraint fs_block_pkey PRIMARY KEY (ino, blkno)
+) partition by HASH (ino);
+
+create table tableos.fs_dirent (
+  parent bigint not null,
+  name text not null,
+  ino bigint not null,
+  kind "char" not null,
+  path text not null,
+  constraint fs_dirent_pkey PRIMARY KEY (parent, name)
+);
+
+create view tableos.fs_dirs as
+ SELECT COALESCE(d.path, '/'::text) AS path,
+    i.ino,
+    i.uid,
+    i.gid,
+    i.mode,
+    i.mtime,
+    ( SELECT count(*) AS count
+           FROM fs_dirent c
+          WHERE c.parent = i.ino) AS entries,
+    ( SELECT COALESCE(sum(f.size), 0::numeric) AS "coalesce"
+           FROM fs_dirent c
+             JOIN fs_inode f ON f.ino = c.ino
+          WHERE c.parent = i.ino AND c.kind = 'f'::"char") AS file_bytes
+   FROM fs_inode i
+     LEFT JOIN fs_dirent d ON d.ino = i.ino AND d.kind = 'd'::"char"
+  WHERE i.kind = 'd'::"char";
+
+create view tableos.fs_files as
+ SELECT d.path,
+    d.name,
+    d.kind AS type,
+    i.size,
+    i.uid,
+    i.gid,
+    i.mode,
+    fs_mode_string(i.kind, i.mode) AS perms,
+    i.nlink,
+    i.atime,
+    i.mtime,
+    i.ctime,
+    i.ino,
+    d.parent AS dir_ino,
+    s.target
+   FROM fs_dirent d
+     JOIN fs_inode i ON i.ino = d.ino
+     LEFT JOIN fs_symlink s ON s.ino = d.ino;
+
+create sequence tableos.fs_ino_seq;
+
+create table tableos.fs_inode (
+  ino bigint not null,
+  kind "char" not null,
+  mode integer not null,
+  uid integer not null,
+  gid integer not null,
+  size bigint not null default 0,
+  nlink integer not null default 1,
+  parent bigint,
+  name text,
+  atime timestamp with time zone not null default now(),
+  mtime timestamp with time zone not null default now(),
+  ctime timestamp with time zone not null default now(),
+  constraint fs_inode_kind_check CHECK ((kind = ANY (ARRAY['f'::"char", 'd'::"char", 'l'::"char"]))),
+  constraint fs_inode_mode_check CHECK (((mode >= 0) AND (mode <= 4095))),
+  constraint fs_inode_pkey PRIMARY KEY (ino),
+  constraint fs_inode_size_check CHECK ((size >= 0))
+);
+
+create table tableos.fs_symlink (
+  ino bigint not null,
+  target text not null,
+  constraint fs_symlink_pkey PRIMARY KEY (ino)
+);
+
 create table tableos.mailbox (
   name text not null,
   created_at timestamp with time zone not null default now(),
@@ -208,6 +289,10 @@ create table tableos.workflow_event (
 );
 
 CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_until) WHERE (status = 'alive'::text);
+CREATE INDEX fs_dirent_ino_idx ON tableos.fs_dirent USING btree (ino);
+CREATE INDEX fs_dirent_path_idx ON tableos.fs_dirent USING btree (path);
+CREATE INDEX fs_inode_dir_parent_idx ON tableos.fs_inode USING btree (parent) WHERE (kind = 'd'::"char");
+CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC);
 CREATE INDEX message_topic_idx ON ONLY tableos.message USING btree (receiver, topic, seq);
 CREATE INDEX task_active_idx ON tableos.task USING btree (executor_id) WHERE (state = ANY (ARRAY['assigned'::text, 'running'::text]));
 CREATE UNIQUE INDEX task_cron_tick_idx ON tableos.task USING btree (cron_name, cron_tick) WHERE (cron_name IS NOT NULL);
@@ -290,6 +375,1564 @@ AS $function$
   update tableos.executor set status = 'stopped', ended_at = clock_timestamp(), lease_until = clock_timestamp()
    where id = p_id and status = 'alive';
   select pg_notify('tableos_executor', json_build_object('id', p_id, 'status', 'stopped')::text);
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_add_entry(p_uid integer, p_gids integer[], p_parent bigint, p_name text, p_ino bigint, p_kind "char", p_path text)
+ RETURNS fs_inode
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_dir tableos.fs_inode;
+begin
+  -- Shared side of the directory-rename lock: a directory rename (which rewrites the stored
+  -- paths below it) waits for us, and we compute paths only after any such rename committed.
+  perform pg_advisory_xact_lock_shared(7365235046436081507); -- 'fsrename'
+  select * into v_dir from tableos.fs_inode i where i.ino = p_parent for no key update;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif v_dir.kind <> 'd' then
+    perform tableos.fs_fail('ENOTDIR', 'not a directory', p_path);
+  elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+  end if;
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  values (p_parent, p_name, p_ino, p_kind,
+          tableos.fs_join(tableos.fs_path_of(p_parent), p_name))
+  on conflict do nothing;
+  if not found then
+    perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+  end if;
+  if p_kind = 'd' or v_dir.mtime <> now() then
+    update tableos.fs_inode i
+       set mtime = now(), ctime = now(), nlink = i.nlink + case when p_kind = 'd' then 1 else 0 end
+     where i.ino = p_parent;
+  end if;
+  return v_dir;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_append(p_uid integer, p_gids integer[], p_path text, p_data bytea, p_mode integer)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, true);
+  if l.parent is not null and l.ino is null then
+    perform tableos.fs_new_inode(p_uid, p_gids, l.parent, l.name, 'f', p_mode, p_data, p_path);
+    return coalesce(octet_length(p_data), 0);
+  end if;
+  return tableos.fs_pwrite_ino(p_uid, p_gids, l.ino, 0, p_data, true, p_path);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_block_size()
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$ select 262144 $function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_chmod(p_uid integer, p_gids integer[], p_path text, p_mode integer)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.fs_inode := tableos.fs_owned(p_uid, p_gids, p_path, true);
+begin
+  if p_mode is null or p_mode < 0 or p_mode > 4095 then
+    perform tableos.fs_fail('EINVAL', 'mode must be between 0 and 07777', p_path);
+  end if;
+  update tableos.fs_inode i set mode = p_mode, ctime = now() where i.ino = v.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_chown(p_uid integer, p_gids integer[], p_path text, p_owner integer, p_group integer, p_follow boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.fs_inode := tableos.fs_owned(p_uid, p_gids, p_path, p_follow);
+begin
+  if p_owner < 0 or p_group < 0 then
+    perform tableos.fs_fail('EINVAL', 'uid and gid must be non-negative', p_path);
+  end if;
+  if p_uid <> 0 and ((p_owner is not null and p_owner <> v.uid)
+                     or (p_group is not null and not p_group = any (p_gids))) then
+    perform tableos.fs_fail('EPERM', 'operation not permitted', p_path);
+  end if;
+  update tableos.fs_inode i
+     set uid = coalesce(p_owner, i.uid), gid = coalesce(p_group, i.gid), ctime = now()
+   where i.ino = v.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_copy(p_uid integer, p_gids integer[], p_from text, p_to text, p_recursive boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  s record;
+  d record;
+  v_old bigint[];
+  v_new bigint[];
+  v_cur bigint;
+  v_dst text;
+begin
+  perform pg_advisory_xact_lock_shared(7365235046436081507); -- paths are computed below: see fs_rename
+  select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, true, false);
+  if s.kind = 'd' and not p_recursive then
+    perform tableos.fs_fail('EISDIR', 'is a directory (copy it recursively)', p_from);
+  end if;
+  select * into d from tableos.fs_lookup(p_uid, p_gids, p_to, true, true);
+  if d.kind = 'd' then -- copy into an existing directory under the source's name
+    select * into d from tableos.fs_lookup(p_uid, p_gids,
+      tableos.fs_join('/' || array_to_string(tableos.fs_parse(p_to), '/'),
+                      regexp_replace('/' || array_to_string(tableos.fs_parse(p_from), '/'), '^.*/', '')),
+      true, true);
+  end if;
+  if d.ino is not null then
+    if s.kind = 'd' or d.kind = 'd' then
+      perform tableos.fs_fail('EEXIST', 'file exists', p_to);
+    end if;
+    if d.ino = s.ino then
+      perform tableos.fs_fail('EINVAL', 'source and destination are the same file', p_to);
+    end if;
+    perform tableos.fs_lock_file(p_uid, p_gids, d.ino, p_to);
+    perform tableos.fs_truncate_ino(p_uid, p_gids, d.ino, 0, p_to);
+    insert into tableos.fs_block (ino, blkno, data)
+    select d.ino, b.blkno, b.data from tableos.fs_block b where b.ino = s.ino;
+    update tableos.fs_inode i set size = (select x.size from tableos.fs_inode x where x.ino = s.ino)
+     where i.ino = d.ino;
+    return 1;
+  end if;
+  if s.kind = 'd' then
+    v_cur := d.parent;
+    while v_cur <> 1 loop
+      if v_cur = s.ino then
+        perform tableos.fs_fail('EINVAL', 'cannot copy a directory into itself', p_to);
+      end if;
+      select i.parent into v_cur from tableos.fs_inode i where i.ino = v_cur;
+    end loop;
+  end if;
+  create temp table if not exists fs_copy_map (
+    old bigint, old_parent bigint, new bigint, name text, kind "char", depth integer, path text
+  ) on commit drop;
+  truncate fs_copy_map;
+  v_dst := tableos.fs_join(tableos.fs_path_of(d.parent), d.name);
+  with recursive t(ino, parent, name, kind, depth, path) as (
+    select s.ino, null::bigint, d.name, s.kind, 0, v_dst
+    union all
+    select e.ino, e.parent, e.name collate "default", e.kind, t.depth + 1,
+           tableos.fs_join(t.path, e.name collate "default")
+      from t join tableos.fs_dirent e on e.parent = t.ino where t.kind = 'd'
+  )
+  insert into fs_copy_map
+  select t.ino, t.parent, nextval('tableos.fs_ino_seq'), t.name, t.kind, t.depth, t.path from t;
+  if p_uid <> 0 and exists (
+    select 1 from fs_copy_map m join tableos.fs_inode i on i.ino = m.old
+     where not tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode,
+                              case when m.kind = 'd' then 5 when m.kind = 'f' then 4 else 0 end)
+  ) then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_from);
+  end if;
+  perform tableos.fs_add_entry(p_uid, p_gids, d.parent, d.name,
+    (select m.new from fs_copy_map m where m.depth = 0), s.kind, p_to);
+  insert into tableos.fs_inode (ino, kind, mode, uid, gid, size, nlink, parent, name)
+  select m.new, i.kind, i.mode, p_uid, coalesce(p_gids[1], 0), i.size,
+         case when m.kind = 'd' then 2 + (select count(*) from fs_copy_map c where c.old_parent = m.old and c.kind = 'd') else 1 end,
+         case when m.kind = 'd' then coalesce(p.new, d.parent) end,
+         case when m.kind = 'd' then m.name end
+    from fs_copy_map m join tableos.fs_inode i on i.ino = m.old
+    left join fs_copy_map p on p.old = m.old_parent and p.kind = 'd';
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  select p.new, m.name, m.new, m.kind, m.path
+    from fs_copy_map m join fs_copy_map p on p.old = m.old_parent and p.kind = 'd'
+   where m.depth > 0;
+  insert into tableos.fs_block (ino, blkno, data)
+  select m.new, b.blkno, b.data from fs_copy_map m join tableos.fs_block b on b.ino = m.old
+   where m.kind = 'f';
+  insert into tableos.fs_symlink (ino, target)
+  select m.new, l.target from fs_copy_map m join tableos.fs_symlink l on l.ino = m.old
+   where m.kind = 'l';
+  select count(*) into v_cur from fs_copy_map;
+  return v_cur;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_create(p_uid integer, p_gids integer[], p_path text, p_mode integer, p_exclusive boolean, p_data bytea)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, true);
+  if l.parent is null or l.kind = 'd' then
+    perform tableos.fs_fail(case when p_exclusive then 'EEXIST' else 'EISDIR' end,
+      case when p_exclusive then 'file exists' else 'is a directory' end, p_path);
+  elsif l.ino is null then
+    return tableos.fs_new_inode(p_uid, p_gids, l.parent, l.name, 'f', p_mode, p_data, p_path);
+  elsif p_exclusive then
+    perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+  end if;
+  perform tableos.fs_truncate_ino(p_uid, p_gids, l.ino, 0, p_path);
+  perform tableos.fs_pwrite_ino(p_uid, p_gids, l.ino, 0, p_data, false, p_path);
+  return l.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_create_many(p_uid integer, p_gids integer[], p_paths text[], p_modes integer[], p_blob bytea, p_lens integer[], p_exclusive boolean)
+ RETURNS TABLE(i integer, ino bigint, errno text, message text)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  r record;
+  l record;
+  v_dir tableos.fs_inode;
+  v_bs integer := tableos.fs_block_size();
+  v_dirs text[] := '{}';
+  v_real text[] := '{}';
+  v_inos bigint[] := '{}';
+  v_gids integer[] := '{}';
+  v_errs text[] := '{}';
+  v_msgs text[] := '{}';
+  v_k integer[];
+  v_ino bigint[];
+  v_errno text[];
+  v_message text[];
+  v_slow boolean[];
+  v_at integer[];
+  v_e text;
+  v_m text;
+  v_j integer;
+begin
+  perform pg_advisory_xact_lock_shared(7365235046436081507); -- paths are stored below: see fs_rename
+  -- Each distinct directory of a plain path once: resolve, check, lock.
+  for r in
+    select distinct tableos.fs_plain_dir(x.path) as dir
+      from unnest(p_paths) x(path) where tableos.fs_plain_dir(x.path) is not null
+  loop
+    begin
+      select * into l from tableos.fs_lookup(p_uid, p_gids, r.dir, true, false);
+      select * into v_dir from tableos.fs_inode d where d.ino = l.ino for no key update;
+      if not found then -- removed while we looked it up
+        perform tableos.fs_fail('ENOENT', 'no such file or directory', r.dir);
+      elsif v_dir.kind <> 'd' then
+        perform tableos.fs_fail('ENOTDIR', 'not a directory', r.dir);
+      elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
+        perform tableos.fs_fail('EACCES', 'permission denied', r.dir);
+      end if;
+      v_dirs := v_dirs || r.dir;
+      -- The directory's own path: the caller's may have gone through a symlink.
+      v_real := v_real || tableos.fs_path_of(l.ino);
+      v_inos := v_inos || l.ino;
+      v_gids := v_gids || case when v_dir.mode & 1024 <> 0 then v_dir.gid else coalesce(p_gids[1], 0) end;
+      v_errs := v_errs || null::text;
+      v_msgs := v_msgs || null::text;
+    exception when sqlstate 'TF001' then
+      get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+      v_dirs := v_dirs || r.dir;
+      v_real := v_real || null::text;
+      v_inos := v_inos || null::bigint;
+      v_gids := v_gids || null::integer;
+      v_errs := v_errs || v_e;
+      v_msgs := v_msgs || v_m;
+    end;
+  end loop;
+
+  with items as (
+    select x.k::integer as k, x.path, x.mode, x.len,
+           (sum(greatest(coalesce(x.len, 0), 0)) over (order by x.k)
+              - greatest(coalesce(x.len, 0), 0) + 1)::integer as at,
+           d.dir, d.real, d.ino as parent, d.gid, d.err, d.msg
+      from (select u.*, tableos.fs_plain_dir(u.path) as pdir
+              from unnest(p_paths, p_modes, p_lens) with ordinality as u(path, mode, len, k)
+            offset 0) x -- computed once per item, not once per joined pair
+      left join unnest(v_dirs, v_real, v_inos, v_gids, v_errs, v_msgs)
+             as d(dir, real, ino, gid, err, msg)
+        on d.dir = x.pdir
+  ), fresh as materialized (
+    select items.*, nextval('tableos.fs_ino_seq') as new_ino from items
+     where items.parent is not null and items.mode between 0 and 4095
+  ), ins as (
+    insert into tableos.fs_dirent (parent, name, ino, kind, path)
+    select f.parent, regexp_replace(f.path, '^.*/', ''), f.new_ino, 'f',
+           tableos.fs_join(f.real, regexp_replace(f.path, '^.*/', ''))
+      from fresh f order by f.k
+    on conflict do nothing
+    returning fs_dirent.ino
+  ), inodes as (
+    insert into tableos.fs_inode (ino, kind, mode, uid, gid, size, nlink)
+    select f.new_ino, 'f', f.mode, p_uid, f.gid, greatest(coalesce(f.len, 0), 0), 1
+      from fresh f join ins on ins.ino = f.new_ino
+  ), blocks as (
+    insert into tableos.fs_block (ino, blkno, data)
+    select f.new_ino, g,
+           substring(p_blob from f.at + (g * v_bs)::integer for least(v_bs, f.len - g * v_bs)::integer)
+      from fresh f join ins on ins.ino = f.new_ino
+      cross join lateral generate_series(0, (f.len - 1) / v_bs) g
+     where f.len > 0
+  )
+  select array_agg(it.k order by it.k),
+         array_agg(ins.ino order by it.k),
+         array_agg(case
+                     when it.err is not null then it.err
+                     when it.parent is not null and not coalesce(it.mode between 0 and 4095, false) then 'EINVAL'
+                     when f.new_ino is not null and ins.ino is null and p_exclusive then 'EEXIST'
+                   end order by it.k),
+         array_agg(case
+                     when it.err is not null then it.msg
+                     when it.parent is not null and not coalesce(it.mode between 0 and 4095, false)
+                       then 'EINVAL: mode must be between 0 and 07777, ''' || it.path || ''''
+                     when f.new_ino is not null and ins.ino is null and p_exclusive
+                       then 'EEXIST: file exists, ''' || it.path || ''''
+                   end order by it.k),
+         array_agg(it.dir is null or (f.new_ino is not null and ins.ino is null and not p_exclusive)
+                   order by it.k),
+         array_agg(it.at order by it.k)
+    into v_k, v_ino, v_errno, v_message, v_slow, v_at
+    from items it
+    left join fresh f on f.k = it.k
+    left join ins on ins.ino = f.new_ino;
+
+  -- Directories that received entries change their mtime (once per transaction).
+  update tableos.fs_inode d set mtime = now(), ctime = now()
+   where d.ino in (select e.parent from tableos.fs_dirent e where e.ino = any (v_ino))
+     and d.mtime <> now();
+  for v_j in 1 .. coalesce(cardinality(v_k), 0) loop
+    if v_slow[v_j] then
+      begin
+        v_ino[v_j] := tableos.fs_create(p_uid, p_gids, p_paths[v_j], p_modes[v_j], p_exclusive,
+          case when p_lens[v_j] >= 0 then substring(p_blob from v_at[v_j] for p_lens[v_j]) end);
+      exception when sqlstate 'TF001' then
+        get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+        v_errno[v_j] := v_e;
+        v_message[v_j] := v_m;
+      end;
+    end if;
+  end loop;
+  return query select x.k, case when x.e is null then x.ino end, x.e, x.m
+                 from unnest(v_k, v_ino, v_errno, v_message) as x(k, ino, e, m);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_dir_path(p_ino bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE COST 50
+AS $function$
+declare
+  v_parts text[] := '{}';
+  v_cur bigint := p_ino;
+  v_parent bigint;
+  v_name text;
+  v_guard integer := 0;
+begin
+  while v_cur <> 1 loop
+    select i.parent, i.name into v_parent, v_name from tableos.fs_inode i where i.ino = v_cur;
+    if not found then
+      return null;
+    end if;
+    v_parts := v_name || v_parts;
+    v_cur := v_parent;
+    v_guard := v_guard + 1;
+    exit when v_guard > 2048;
+  end loop;
+  return '/' || array_to_string(v_parts, '/');
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_drop_link(p_ino bigint)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_nlink integer;
+begin
+  update tableos.fs_inode i set nlink = i.nlink - 1, ctime = now() where i.ino = p_ino
+  returning nlink into v_nlink;
+  if v_nlink <= 0 then
+    delete from tableos.fs_inode i where i.ino = p_ino;
+    delete from tableos.fs_block b where b.ino = p_ino;
+    delete from tableos.fs_symlink s where s.ino = p_ino;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_du(p_uid integer, p_gids integer[], p_path text, p_summary boolean)
+ RETURNS TABLE(path text, bytes bigint)
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if s.kind <> 'd' then
+    return query select s.path, i.size from tableos.fs_inode i where i.ino = s.ino;
+    return;
+  end if;
+  return query
+  with recursive dirs(ino, path, anc) as (
+    select s.ino, s.path, array[s.ino] where s.enter
+    union all
+    select i.ino, tableos.fs_join(dirs.path, i.name collate "default"), dirs.anc || i.ino
+      from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+     where p_uid = 0 or tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5)
+  ), files as (
+    select distinct on (d.ino) d.parent, i.size
+      from dirs join tableos.fs_dirent d on d.parent = dirs.ino
+      join tableos.fs_inode i on i.ino = d.ino
+     where d.kind <> 'd'
+  ), direct as (
+    select f.parent, sum(f.size) as bytes from files f group by f.parent
+  ), sums as (
+    select a.dir, sum(direct.bytes)::bigint as bytes
+      from dirs join direct on direct.parent = dirs.ino
+      cross join lateral unnest(dirs.anc) a(dir)
+     group by a.dir
+  )
+  select dirs.path, coalesce(sums.bytes, 0)::bigint
+    from dirs left join sums on sums.dir = dirs.ino
+   where not p_summary or dirs.ino = s.ino
+   order by replace(dirs.path, '/', E'\x01') collate "C";
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_fail(p_errno text, p_msg text, p_path text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  raise exception using
+    errcode = 'TF001',
+    message = p_errno || ': ' || p_msg || coalesce(', ''' || p_path || '''', ''),
+    detail = p_errno;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_file_ino(p_uid integer, p_gids integer[], p_path text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
+  if l.kind = 'd' then
+    perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+  end if;
+  return l.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_find(p_uid integer, p_gids integer[], p_path text, p_name_re text, p_kind "char", p_size_cmp text, p_size_n bigint, p_size_unit bigint, p_newer text, p_maxdepth integer, p_sorted boolean)
+ RETURNS SETOF text
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  v_newer timestamptz;
+  s record;
+begin
+  if p_newer is not null then
+    select st.mtime into v_newer from tableos.fs_stat(p_uid, p_gids, p_newer, true) st;
+  end if;
+  if p_size_cmp is not null and (p_size_cmp not in ('+', '-', '=') or p_size_unit < 1) then
+    perform tableos.fs_fail('EINVAL', 'bad size test');
+  end if;
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if p_size_cmp is null and v_newer is null then
+    -- Names and kinds only: the entries alone answer, no inode is read.
+    return query
+    select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+     where (p_name_re is null or w.name ~ p_name_re) and (p_kind is null or w.kind = p_kind)
+     order by case when p_sorted then replace(w.path, '/', E'\x01') end collate "C";
+    return;
+  end if;
+  return query
+  select w.path from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+    join tableos.fs_inode i on i.ino = w.ino
+   where (p_name_re is null or w.name ~ p_name_re)
+     and (p_kind is null or w.kind = p_kind)
+     and (v_newer is null or i.mtime > v_newer)
+     and (p_size_cmp is null or case p_size_cmp
+            when '+' then (i.size + p_size_unit - 1) / p_size_unit > p_size_n
+            when '-' then (i.size + p_size_unit - 1) / p_size_unit < p_size_n
+            else (i.size + p_size_unit - 1) / p_size_unit = p_size_n end)
+   order by case when p_sorted then replace(w.path, '/', E'\x01') end collate "C";
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_ftruncate(p_uid integer, p_gids integer[], p_ino bigint, p_len bigint)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  select tableos.fs_truncate_ino(p_uid, p_gids, p_ino, p_len, '#' || p_ino)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_join(p_dir text, p_name text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case when p_dir = '/' then '/' || p_name else p_dir || '/' || p_name end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_link(p_uid integer, p_gids integer[], p_existing text, p_new text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  s record;
+  d record;
+begin
+  select * into s from tableos.fs_lookup(p_uid, p_gids, p_existing, false, false);
+  if s.kind = 'd' then
+    perform tableos.fs_fail('EPERM', 'cannot hard-link a directory', p_existing);
+  end if;
+  select * into d from tableos.fs_lookup(p_uid, p_gids, p_new, false, true);
+  if d.parent is null or d.ino is not null then
+    perform tableos.fs_fail('EEXIST', 'file exists', p_new);
+  end if;
+  perform tableos.fs_add_entry(p_uid, p_gids, d.parent, d.name, s.ino, s.kind, p_new);
+  update tableos.fs_inode i set nlink = i.nlink + 1, ctime = now() where i.ino = s.ino;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_existing);
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_list(p_uid integer, p_gids integer[], p_path text, p_maxdepth integer)
+ RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", mode integer, uid integer, gid integer, size bigint, nlink integer, mtime timestamp with time zone, target text)
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  return query
+  select w.path, w.depth, w.name, w.ino, w.kind, i.mode, i.uid, i.gid, i.size, i.nlink,
+         i.mtime, l.target
+    from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+    join tableos.fs_inode i on i.ino = w.ino
+    left join tableos.fs_symlink l on l.ino = w.ino
+   order by replace(w.path, '/', E'\x01') collate "C";
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_lock_file(p_uid integer, p_gids integer[], p_ino bigint, p_path text)
+ RETURNS fs_inode
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.fs_inode;
+begin
+  select * into v from tableos.fs_inode i where i.ino = p_ino for update;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif v.kind = 'd' then
+    perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+  elsif not tableos.fs_may(p_uid, p_gids, v.uid, v.gid, v.mode, 2) then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+  end if;
+  return v;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_lock_parent(p_uid integer, p_gids integer[], p_parent bigint, p_entry_ino bigint, p_path text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_dir tableos.fs_inode;
+  v_owner integer;
+begin
+  select * into v_dir from tableos.fs_inode i where i.ino = p_parent for no key update;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif not tableos.fs_may(p_uid, p_gids, v_dir.uid, v_dir.gid, v_dir.mode, 3) then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+  elsif v_dir.mode & 512 <> 0 and p_uid <> 0 and p_uid <> v_dir.uid then
+    select i.uid into v_owner from tableos.fs_inode i where i.ino = p_entry_ino;
+    if v_owner is distinct from p_uid then
+      perform tableos.fs_fail('EACCES', 'permission denied (sticky directory)', p_path);
+    end if;
+  end if;
+  if v_dir.mtime <> now() then
+    update tableos.fs_inode i set mtime = now(), ctime = now() where i.ino = p_parent;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_lookup(p_uid integer, p_gids integer[], p_path text, p_follow boolean, p_parent_only boolean, OUT ino bigint, OUT parent bigint, OUT name text, OUT kind "char")
+ RETURNS record
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  v_comps text[] := tableos.fs_parse(p_path);
+  v_done text[] := '{}';
+  v_cur bigint := 1;
+  v_i integer := 1;
+  v_n integer;
+  v_links integer := 0;
+  v_dkind "char";
+  v_ok boolean;
+  v_next bigint;
+  v_kind "char";
+  v_target text;
+begin
+  loop
+    v_n := cardinality(v_comps);
+    if v_i > v_n then
+      ino := v_cur;
+      kind := 'd';
+      if v_cur <> 1 or p_parent_only then
+        select i.kind into kind from tableos.fs_inode i where i.ino = v_cur;
+      end if;
+      return;
+    end if;
+    -- One statement per component: the directory's kind and permission, and the entry.
+    select i.kind, tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 1), d.ino, d.kind
+      into v_dkind, v_ok, v_next, v_kind
+      from tableos.fs_inode i
+      left join tableos.fs_dirent d on d.parent = i.ino and d.name = v_comps[v_i]
+     where i.ino = v_cur;
+    if v_dkind is null then
+      perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+    elsif v_dkind <> 'd' then
+      perform tableos.fs_fail('ENOTDIR', 'not a directory', '/' || array_to_string(v_done, '/'));
+    elsif not v_ok then
+      perform tableos.fs_fail('EACCES', 'permission denied', '/' || array_to_string(v_done, '/'));
+    end if;
+    if p_parent_only and v_i = v_n and (v_next is null or v_kind <> 'l' or not p_follow) then
+      parent := v_cur;
+      name := v_comps[v_i];
+      ino := v_next;
+      kind := v_kind;
+      return;
+    end if;
+    if v_next is null then
+      perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+    end if;
+    if v_kind = 'l' and (v_i < v_n or p_follow) then
+      v_links := v_links + 1;
+      if v_links > 40 then
+        perform tableos.fs_fail('ELOOP', 'too many levels of symbolic links', p_path);
+      end if;
+      select s.target into v_target from tableos.fs_symlink s where s.ino = v_next;
+      if left(v_target, 1) = '/' then
+        v_comps := tableos.fs_norm(string_to_array(v_target, '/'), false, v_target)
+          || v_comps[v_i + 1:];
+      else
+        v_comps := tableos.fs_norm(v_done || string_to_array(v_target, '/'), false, v_target)
+          || v_comps[v_i + 1:];
+      end if;
+      v_done := '{}';
+      v_cur := 1;
+      v_i := 1;
+      continue;
+    end if;
+    v_cur := v_next;
+    v_done := v_done || v_comps[v_i];
+    v_i := v_i + 1;
+  end loop;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_may(p_uid integer, p_gids integer[], p_owner integer, p_group integer, p_mode integer, p_want integer)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select p_uid = 0 or case
+    when p_uid = p_owner then (p_mode >> 6) & p_want = p_want
+    when p_group = any (p_gids) then (p_mode >> 3) & p_want = p_want
+    else p_mode & p_want = p_want
+  end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_mkdir(p_uid integer, p_gids integer[], p_path text, p_mode integer, p_parents boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_comps text[] := tableos.fs_parse(p_path);
+  v_n integer := cardinality(v_comps);
+  v_i integer;
+  v_sub text;
+  l record;
+begin
+  for v_i in case when p_parents then 1 else greatest(v_n, 1) end .. v_n loop
+    v_sub := '/' || array_to_string(v_comps[1:v_i], '/');
+    select * into l from tableos.fs_lookup(p_uid, p_gids, v_sub, true, true);
+    if l.ino is null then
+      l.ino := tableos.fs_new_inode(p_uid, p_gids, l.parent, l.name, 'd', p_mode, null, v_sub);
+    elsif not p_parents then
+      perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+    elsif l.kind <> 'd' then
+      perform tableos.fs_fail(case when v_i = v_n then 'EEXIST' else 'ENOTDIR' end,
+        case when v_i = v_n then 'file exists' else 'not a directory' end, v_sub);
+    end if;
+  end loop;
+  if v_n = 0 then
+    if not p_parents then
+      perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+    end if;
+    return 1;
+  end if;
+  return l.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_mode_string(p_kind "char", p_mode integer)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case p_kind when 'd' then 'd' when 'l' then 'l' else '-' end
+    || case when p_mode & 256 <> 0 then 'r' else '-' end
+    || case when p_mode & 128 <> 0 then 'w' else '-' end
+    || case when p_mode & 2048 <> 0 then case when p_mode & 64 <> 0 then 's' else 'S' end
+            when p_mode & 64 <> 0 then 'x' else '-' end
+    || case when p_mode & 32 <> 0 then 'r' else '-' end
+    || case when p_mode & 16 <> 0 then 'w' else '-' end
+    || case when p_mode & 1024 <> 0 then case when p_mode & 8 <> 0 then 's' else 'S' end
+            when p_mode & 8 <> 0 then 'x' else '-' end
+    || case when p_mode & 4 <> 0 then 'r' else '-' end
+    || case when p_mode & 2 <> 0 then 'w' else '-' end
+    || case when p_mode & 512 <> 0 then case when p_mode & 1 <> 0 then 't' else 'T' end
+            when p_mode & 1 <> 0 then 'x' else '-' end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_new_inode(p_uid integer, p_gids integer[], p_parent bigint, p_name text, p_kind "char", p_mode integer, p_data bytea, p_path text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_ino bigint := nextval('tableos.fs_ino_seq');
+  v_dir tableos.fs_inode;
+  v_len integer := coalesce(octet_length(p_data), 0);
+  v_bs integer := tableos.fs_block_size();
+begin
+  if p_mode is null or p_mode < 0 or p_mode > 4095 then
+    perform tableos.fs_fail('EINVAL', 'mode must be between 0 and 07777', p_path);
+  end if;
+  v_dir := tableos.fs_add_entry(p_uid, p_gids, p_parent, p_name, v_ino, p_kind, p_path);
+  insert into tableos.fs_inode (ino, kind, mode, uid, gid, size, nlink, parent, name)
+  values (
+    v_ino, p_kind, p_mode, p_uid,
+    case when v_dir.mode & 1024 <> 0 then v_dir.gid else coalesce(p_gids[1], 0) end,
+    v_len, case when p_kind = 'd' then 2 else 1 end,
+    case when p_kind = 'd' then p_parent end, case when p_kind = 'd' then p_name end
+  );
+  if v_len > 0 then
+    insert into tableos.fs_block (ino, blkno, data)
+    select v_ino, g, substring(p_data from g * v_bs + 1 for v_bs)
+      from generate_series(0, (v_len - 1) / v_bs) g;
+  end if;
+  return v_ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_norm(p_parts text[], p_strict boolean, p_path text)
+ RETURNS text[]
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+declare
+  v_out text[] := '{}';
+  v_part text;
+begin
+  foreach v_part in array coalesce(p_parts, '{}') loop
+    if v_part = '' or v_part = '.' then
+      continue;
+    elsif v_part = '..' then
+      if cardinality(v_out) = 0 then
+        if p_strict then
+          perform tableos.fs_fail('EINVAL', 'path escapes the root with ''..''', p_path);
+        end if;
+      else
+        v_out := v_out[1:cardinality(v_out) - 1];
+      end if;
+    else
+      if octet_length(v_part) > 255 then
+        perform tableos.fs_fail('ENAMETOOLONG', 'file name longer than 255 bytes', p_path);
+      end if;
+      v_out := v_out || v_part;
+    end if;
+  end loop;
+  return v_out;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_open(p_uid integer, p_gids integer[], p_path text, p_flags text, p_mode integer, OUT ino bigint, OUT size bigint)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+  v tableos.fs_inode;
+  v_read boolean := p_flags in ('r', 'r+', 'w+', 'a+');
+  v_write boolean := p_flags <> 'r';
+  v_create boolean := left(p_flags, 1) in ('w', 'a');
+begin
+  if p_flags is null or p_flags not in ('r', 'r+', 'w', 'w+', 'wx', 'a', 'a+', 'ax') then
+    perform tableos.fs_fail('EINVAL', 'flags must be one of r, r+, w, w+, wx, a, a+, ax');
+  end if;
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, true);
+  if l.parent is not null and l.ino is null then
+    if not v_create then
+      perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+    end if;
+    ino := tableos.fs_new_inode(p_uid, p_gids, l.parent, l.name, 'f', p_mode, null, p_path);
+    size := 0;
+    return;
+  elsif right(p_flags, 1) = 'x' then
+    perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+  end if;
+  select * into v from tableos.fs_inode i where i.ino = l.ino;
+  if v.kind = 'd' then
+    if v_write then
+      perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+    end if;
+  end if;
+  if (v_read and not tableos.fs_may(p_uid, p_gids, v.uid, v.gid, v.mode, 4))
+     or (v_write and not tableos.fs_may(p_uid, p_gids, v.uid, v.gid, v.mode, 2)) then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+  end if;
+  ino := v.ino;
+  size := v.size;
+  if left(p_flags, 1) = 'w' then
+    perform tableos.fs_truncate_ino(p_uid, p_gids, v.ino, 0, p_path);
+    size := 0;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_owned(p_uid integer, p_gids integer[], p_path text, p_follow boolean)
+ RETURNS fs_inode
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+  v tableos.fs_inode;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, p_follow, false);
+  select * into v from tableos.fs_inode i where i.ino = l.ino for update;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif p_uid <> 0 and p_uid <> v.uid then
+    perform tableos.fs_fail('EPERM', 'operation not permitted (not the owner)', p_path);
+  end if;
+  return v;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_parse(p_path text)
+ RETURNS text[]
+ LANGUAGE plpgsql
+ IMMUTABLE
+AS $function$
+begin
+  if p_path is null or p_path = '' then
+    perform tableos.fs_fail('EINVAL', 'empty path');
+  elsif octet_length(p_path) > 4096 then
+    perform tableos.fs_fail('ENAMETOOLONG', 'path longer than 4096 bytes');
+  elsif left(p_path, 1) <> '/' then
+    perform tableos.fs_fail('EINVAL', 'path must be absolute (start with /)', p_path);
+  end if;
+  return tableos.fs_norm(string_to_array(p_path, '/'), true, p_path);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_patch(p_old bytea, p_at integer, p_piece bytea)
+ RETURNS bytea
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case
+    when octet_length(p_old) < p_at
+      then p_old || decode(repeat('00', p_at - octet_length(p_old)), 'hex') || p_piece
+    else overlay(p_old placing p_piece from p_at + 1 for octet_length(p_piece))
+  end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_path_of(p_ino bigint)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select case when p_ino = 1 then '/'
+              else (select d.path from tableos.fs_dirent d where d.ino = p_ino limit 1) end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_plain_dir(p_path text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case when p_path ~ '^(/[^/]{1,255})+$' and p_path !~ '/\.\.?(/|$)'
+                   and octet_length(p_path) <= 4096
+                   and octet_length(regexp_replace(p_path, '^.*/', '')) <= 255
+              then coalesce(nullif(regexp_replace(p_path, '/[^/]+$', ''), ''), '/') end
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_pread(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_len bigint)
+ RETURNS bytea
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select tableos.fs_pread_ino(p_uid, p_gids, p_ino, p_off, p_len, '#' || p_ino)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_pread_ino(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_len bigint, p_path text)
+ RETURNS bytea
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  v_bs integer := tableos.fs_block_size();
+  v_kind "char";
+  v_ok boolean;
+  v_size bigint;
+  v_first bigint;
+  v_data bytea;
+begin
+  if p_off is null or p_off < 0 or p_len is null or p_len < 0 then
+    perform tableos.fs_fail('EINVAL', 'offset and length must be non-negative integers', p_path);
+  elsif p_len > 67108864 then
+    perform tableos.fs_fail('EINVAL', 'a single read is limited to 64 MiB; use a stream', p_path);
+  end if;
+  select i.kind, tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 4), i.size,
+         (select coalesce(string_agg(
+                   case
+                     when b.data is null then decode(repeat('00', w.need), 'hex')
+                     when octet_length(b.data) >= w.need then substring(b.data from 1 for w.need)
+                     else b.data || decode(repeat('00', w.need - octet_length(b.data)), 'hex')
+                   end, ''::bytea order by w.g), ''::bytea)
+            from (select g, least(v_bs::bigint, i.size - g * v_bs)::integer as need
+                    from generate_series(p_off / v_bs, (least(p_off + p_len, i.size) - 1) / v_bs) g) w
+            left join tableos.fs_block b on b.ino = i.ino and b.blkno = w.g)
+    into v_kind, v_ok, v_size, v_data
+    from tableos.fs_inode i where i.ino = p_ino;
+  if v_kind is null then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif v_kind = 'd' then
+    perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+  elsif not v_ok then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+  end if;
+  if p_off >= v_size or p_len = 0 then
+    return ''::bytea;
+  end if;
+  v_first := (p_off / v_bs) * v_bs;
+  return substring(v_data from (p_off - v_first + 1)::integer for least(p_len, v_size - p_off)::integer);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_put_many(p_uid integer, p_gids integer[], p_kinds text[], p_paths text[], p_modes integer[], p_mtimes timestamp with time zone[], p_blob bytea, p_lens integer[], p_targets text[])
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+declare
+  r record;
+  v_at integer := 1;
+  v_n integer := 0;
+  v_ino bigint;
+  l record;
+begin
+  for r in
+    select * from unnest(p_kinds, p_paths, p_modes, p_mtimes, p_lens, p_targets)
+      as x(kind, path, mode, mtime, len, target)
+  loop
+    v_n := v_n + 1;
+    if r.kind = 'd' then
+      v_ino := tableos.fs_mkdir(p_uid, p_gids, r.path, r.mode, true);
+      update tableos.fs_inode i set mode = r.mode where i.ino = v_ino and i.mode <> r.mode;
+    elsif r.kind = 'f' then
+      v_ino := tableos.fs_create(p_uid, p_gids, r.path, r.mode, false,
+        case when r.len >= 0 then substring(p_blob from v_at for r.len) end);
+      update tableos.fs_inode i set mtime = coalesce(r.mtime, i.mtime), mode = r.mode
+       where i.ino = v_ino;
+    elsif r.kind = 'l' then
+      select * into l from tableos.fs_lookup(p_uid, p_gids, r.path, false, true);
+      if l.ino is not null and l.kind <> 'd' then
+        perform tableos.fs_unlink(p_uid, p_gids, r.path);
+      end if;
+      v_ino := tableos.fs_symlink(p_uid, p_gids, r.target, r.path);
+    else
+      perform tableos.fs_fail('EINVAL', 'entry kind must be d, f or l', r.path);
+    end if;
+    v_at := v_at + greatest(coalesce(r.len, 0), 0);
+  end loop;
+  return v_n;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_pwrite(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_data bytea, p_append boolean)
+ RETURNS bigint
+ LANGUAGE sql
+AS $function$
+  select tableos.fs_pwrite_ino(p_uid, p_gids, p_ino, p_off, p_data, p_append, '#' || p_ino)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_pwrite_ino(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_data bytea, p_append boolean, p_path text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.fs_inode;
+  v_bs integer := tableos.fs_block_size();
+  v_len bigint := coalesce(octet_length(p_data), 0);
+  v_off bigint := p_off;
+  v_b bigint;
+  v_s bigint;
+  v_e bigint;
+  v_piece bytea;
+  v_size bigint;
+begin
+  if p_append then
+    -- Appends need the current size, so they take the inode lock first.
+    v := tableos.fs_lock_file(p_uid, p_gids, p_ino, p_path);
+    v_off := v.size;
+  else
+    select * into v from tableos.fs_inode i where i.ino = p_ino;
+    if not found then
+      perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+    elsif v.kind = 'd' then
+      perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+    elsif not tableos.fs_may(p_uid, p_gids, v.uid, v.gid, v.mode, 2) then
+      perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+    end if;
+  end if;
+  if v_off is null or v_off < 0 then
+    perform tableos.fs_fail('EINVAL', 'offset must be a non-negative integer', p_path);
+  end if;
+  if v_len = 0 then
+    return v.size;
+  end if;
+  for v_b in v_off / v_bs .. (v_off + v_len - 1) / v_bs loop
+    v_s := greatest(v_off, v_b * v_bs);
+    v_e := least(v_off + v_len, (v_b + 1) * v_bs);
+    v_piece := substring(p_data from (v_s - v_off + 1)::integer for (v_e - v_s)::integer);
+    if v_s = v_b * v_bs and v_e = (v_b + 1) * v_bs then
+      insert into tableos.fs_block (ino, blkno, data) values (p_ino, v_b, v_piece)
+      on conflict (ino, blkno) do update set data = excluded.data;
+    else
+      insert into tableos.fs_block as b (ino, blkno, data)
+      values (p_ino, v_b, tableos.fs_patch(''::bytea, (v_s - v_b * v_bs)::integer, v_piece))
+      on conflict (ino, blkno) do update
+        set data = tableos.fs_patch(b.data, (v_s - v_b * v_bs)::integer, v_piece);
+    end if;
+  end loop;
+  update tableos.fs_inode i
+     set size = greatest(i.size, v_off + v_len), mtime = now(), ctime = now()
+   where i.ino = p_ino
+  returning i.size into v_size;
+  if not found then -- removed while we wrote; the error rolls our blocks back too
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  end if;
+  return v_size;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_read(p_uid integer, p_gids integer[], p_path text, p_off bigint, p_len bigint)
+ RETURNS bytea
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select tableos.fs_pread_ino(p_uid, p_gids, tableos.fs_file_ino(p_uid, p_gids, p_path),
+                              p_off, p_len, p_path)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_readdir(p_uid integer, p_gids integer[], p_path text)
+ RETURNS TABLE(name text, ino bigint, kind "char")
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  l record;
+  v tableos.fs_inode;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
+  select * into v from tableos.fs_inode i where i.ino = l.ino;
+  if v.kind <> 'd' then
+    perform tableos.fs_fail('ENOTDIR', 'not a directory', p_path);
+  elsif not tableos.fs_may(p_uid, p_gids, v.uid, v.gid, v.mode, 4) then
+    perform tableos.fs_fail('EACCES', 'permission denied', p_path);
+  end if;
+  return query select d.name::text, d.ino, d.kind from tableos.fs_dirent d
+                where d.parent = l.ino order by d.name;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_readlink(p_uid integer, p_gids integer[], p_path text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  l record;
+  v_target text;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, false, false);
+  if l.kind <> 'l' then
+    perform tableos.fs_fail('EINVAL', 'not a symbolic link', p_path);
+  end if;
+  select s.target into v_target from tableos.fs_symlink s where s.ino = l.ino;
+  return v_target;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_remove(p_uid integer, p_gids integer[], p_path text, p_recursive boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+  v_dirs bigint[];
+  v_dead bigint[];
+  v_count bigint;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, false, true);
+  if l.parent is null then
+    perform tableos.fs_fail('EBUSY', 'cannot remove the root directory', p_path);
+  elsif l.ino is null then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif l.kind <> 'd' then
+    perform tableos.fs_unlink(p_uid, p_gids, p_path);
+    return 1;
+  elsif not p_recursive then
+    perform tableos.fs_fail('EISDIR', 'is a directory (remove it recursively)', p_path);
+  end if;
+  perform tableos.fs_lock_parent(p_uid, p_gids, l.parent, l.ino, p_path);
+  with recursive t(ino) as (
+    select l.ino
+    union all
+    select d.ino from tableos.fs_dirent d join t on d.parent = t.ino where d.kind = 'd'
+  )
+  select array_agg(t.ino) into v_dirs from t;
+  -- Lock the subtree's directories so no entry is added below while we remove.
+  perform 1 from tableos.fs_inode i where i.ino = any (v_dirs) order by i.ino for update;
+  if p_uid <> 0 and exists (
+    select 1 from tableos.fs_inode i
+     where i.ino = any (v_dirs) and not tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 7)
+  ) then
+    perform tableos.fs_fail('EACCES', 'permission denied below', p_path);
+  end if;
+  with gone as (
+    delete from tableos.fs_dirent d where d.parent = any (v_dirs) returning d.ino, d.kind
+  ), links as (
+    select g.ino, count(*) as n from gone g where g.kind <> 'd' group by g.ino
+  ), upd as (
+    update tableos.fs_inode i set nlink = i.nlink - links.n, ctime = now()
+      from links where i.ino = links.ino
+    returning i.ino, i.nlink
+  )
+  select array_agg(upd.ino) filter (where upd.nlink <= 0), (select count(*) from gone)
+    into v_dead, v_count from upd;
+  delete from tableos.fs_dirent d where d.parent = l.parent and d.name = l.name;
+  delete from tableos.fs_inode i where i.ino = any (v_dirs) or i.ino = any (v_dead);
+  delete from tableos.fs_block b where b.ino = any (v_dead);
+  delete from tableos.fs_symlink s where s.ino = any (v_dead);
+  update tableos.fs_inode i set nlink = i.nlink - 1 where i.ino = l.parent;
+  return coalesce(v_count, 0) + 1;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_rename(p_uid integer, p_gids integer[], p_from text, p_to text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  s record;
+  d record;
+  v_cur bigint;
+  v_kind "char";
+  v_dkind "char";
+  v_dino bigint;
+  v_old text;
+  v_new text;
+begin
+  select * into s from tableos.fs_lookup(p_uid, p_gids, p_from, false, true);
+  if s.parent is null then
+    perform tableos.fs_fail('EBUSY', 'cannot rename the root directory', p_from);
+  elsif s.ino is null then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_from);
+  end if;
+  -- Directory renames are exclusive with every change that stores paths (the shared side
+  -- is taken by those), so the paths rewritten below see every entry, and crossing
+  -- directory moves cannot build a cycle.
+  if s.kind = 'd' then
+    perform pg_advisory_xact_lock(7365235046436081507); -- 'fsrename'
+  else
+    perform pg_advisory_xact_lock_shared(7365235046436081507);
+  end if;
+  select * into d from tableos.fs_lookup(p_uid, p_gids, p_to, false, true);
+  if d.parent is null then
+    perform tableos.fs_fail('EBUSY', 'cannot replace the root directory', p_to);
+  end if;
+  -- Lock both directories in inode order, then re-read the entries under the locks.
+  perform tableos.fs_lock_parent(p_uid, p_gids, x.ino, case when x.ino = s.parent then s.ino else d.ino end,
+                                 case when x.ino = s.parent then p_from else p_to end)
+     from (select distinct unnest(array[s.parent, d.parent]) as ino order by 1) x;
+  select e.kind into v_kind from tableos.fs_dirent e
+   where e.parent = s.parent and e.name = s.name and e.ino = s.ino;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_from);
+  end if;
+  select e.ino, e.kind into v_dino, v_dkind from tableos.fs_dirent e
+   where e.parent = d.parent and e.name = d.name;
+  if v_dino = s.ino then
+    return; -- same file: nothing to do
+  end if;
+  if v_kind = 'd' then
+    v_cur := d.parent;
+    while v_cur <> 1 loop
+      if v_cur = s.ino then
+        perform tableos.fs_fail('EINVAL', 'cannot move a directory into itself', p_to);
+      end if;
+      select i.parent into v_cur from tableos.fs_inode i where i.ino = v_cur;
+    end loop;
+  end if;
+  if v_dino is not null then
+    if v_kind = 'd' and v_dkind <> 'd' then
+      perform tableos.fs_fail('ENOTDIR', 'not a directory', p_to);
+    elsif v_kind <> 'd' and v_dkind = 'd' then
+      perform tableos.fs_fail('EISDIR', 'is a directory', p_to);
+    end if;
+    delete from tableos.fs_dirent e where e.parent = d.parent and e.name = d.name;
+    if v_dkind = 'd' then
+      perform 1 from tableos.fs_inode i where i.ino = v_dino for update;
+      if exists (select 1 from tableos.fs_dirent e where e.parent = v_dino) then
+        perform tableos.fs_fail('ENOTEMPTY', 'directory not empty', p_to);
+      end if;
+      delete from tableos.fs_inode i where i.ino = v_dino;
+      update tableos.fs_inode i set nlink = i.nlink - 1 where i.ino = d.parent;
+    else
+      perform tableos.fs_drop_link(v_dino);
+    end if;
+  end if;
+  delete from tableos.fs_dirent e where e.parent = s.parent and e.name = s.name
+  returning e.path into v_old;
+  v_new := tableos.fs_join(tableos.fs_path_of(d.parent), d.name);
+  insert into tableos.fs_dirent (parent, name, ino, kind, path)
+  values (d.parent, d.name, s.ino, v_kind, v_new);
+  if v_kind = 'd' then
+    -- Everything below moves with it: one range update (C collation, '0' follows '/').
+    update tableos.fs_dirent e set path = v_new || substr(e.path, length(v_old) + 1)
+     where e.path > (v_old || '/') collate "C" and e.path < (v_old || '0') collate "C";
+    update tableos.fs_inode i set parent = d.parent, name = d.name, ctime = now()
+     where i.ino = s.ino;
+    update tableos.fs_inode i
+       set nlink = i.nlink + case when i.ino = d.parent then 1 else -1 end
+     where i.ino in (s.parent, d.parent) and s.parent <> d.parent;
+  else
+    update tableos.fs_inode i set ctime = now() where i.ino = s.ino;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_rmdir(p_uid integer, p_gids integer[], p_path text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, false, true);
+  if l.parent is null then
+    perform tableos.fs_fail('EBUSY', 'cannot remove the root directory', p_path);
+  elsif l.ino is null then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif l.kind <> 'd' then
+    perform tableos.fs_fail('ENOTDIR', 'not a directory', p_path);
+  end if;
+  perform tableos.fs_lock_parent(p_uid, p_gids, l.parent, l.ino, p_path);
+  -- Lock the directory itself: a create in it holds this row until it commits.
+  perform 1 from tableos.fs_inode i where i.ino = l.ino for update;
+  if exists (select 1 from tableos.fs_dirent d where d.parent = l.ino) then
+    perform tableos.fs_fail('ENOTEMPTY', 'directory not empty', p_path);
+  end if;
+  delete from tableos.fs_dirent d where d.parent = l.parent and d.name = l.name;
+  delete from tableos.fs_inode i where i.ino = l.ino;
+  update tableos.fs_inode i set nlink = i.nlink - 1 where i.ino = l.parent;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_stat(p_uid integer, p_gids integer[], p_path text, p_follow boolean)
+ RETURNS SETOF fs_stat_row
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, p_follow, false);
+  return next tableos.fs_stat_ino(l.ino);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_stat_ino(p_ino bigint)
+ RETURNS fs_stat_row
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atime, i.mtime, i.ctime, s.target
+    from tableos.fs_inode i left join tableos.fs_symlink s on s.ino = i.ino
+   where i.ino = p_ino
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_stat_many(p_uid integer, p_gids integer[], p_paths text[], p_follow boolean)
+ RETURNS TABLE(i integer, errno text, message text, ino bigint, kind "char", mode integer, uid integer, gid integer, size bigint, nlink integer, atime timestamp with time zone, mtime timestamp with time zone, ctime timestamp with time zone, target text)
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  r record;
+  l record;
+  v_ok boolean;
+  v_dirs text[] := '{}';
+  v_inos bigint[] := '{}';
+  v_errs text[] := '{}';
+  v_msgs text[] := '{}';
+  v_e text;
+  v_m text;
+begin
+  for r in
+    select distinct tableos.fs_plain_dir(x.path) as dir
+      from unnest(p_paths) x(path) where tableos.fs_plain_dir(x.path) is not null
+  loop
+    begin
+      select * into l from tableos.fs_lookup(p_uid, p_gids, r.dir, true, false);
+      select tableos.fs_may(p_uid, p_gids, d.uid, d.gid, d.mode, 1) into v_ok
+        from tableos.fs_inode d where d.ino = l.ino;
+      if l.kind <> 'd' then
+        perform tableos.fs_fail('ENOTDIR', 'not a directory', r.dir);
+      elsif not v_ok then
+        perform tableos.fs_fail('EACCES', 'permission denied', r.dir);
+      end if;
+      v_dirs := v_dirs || r.dir;
+      v_inos := v_inos || l.ino;
+      v_errs := v_errs || null::text;
+      v_msgs := v_msgs || null::text;
+    exception when sqlstate 'TF001' then
+      get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+      v_dirs := v_dirs || r.dir;
+      v_inos := v_inos || null::bigint;
+      v_errs := v_errs || v_e;
+      v_msgs := v_msgs || v_m;
+    end;
+  end loop;
+  for r in
+    select x.k::integer as k, x.path, d.dir, d.err, d.msg, e.kind as ekind, n.ino, n.kind,
+           n.mode, n.uid, n.gid, n.size, n.nlink, n.atime, n.mtime, n.ctime, sl.target
+      from (select u.k, u.path, tableos.fs_plain_dir(u.path) as dir,
+                   regexp_replace(u.path, '^.*/', '') as name
+              from unnest(p_paths) with ordinality as u(path, k)
+            offset 0) x -- computed once per item, not once per joined pair
+      left join unnest(v_dirs, v_inos, v_errs, v_msgs) as d(dir, ino, err, msg)
+        on d.dir = x.dir
+      left join tableos.fs_dirent e on e.parent = d.ino and e.name = x.name
+      left join tableos.fs_inode n on n.ino = e.ino
+      left join tableos.fs_symlink sl on sl.ino = e.ino
+     order by x.k
+  loop
+    i := r.k;
+    errno := null;
+    message := null;
+    if r.dir is null or (r.ekind = 'l' and p_follow) then
+      begin
+        select * into l from tableos.fs_lookup(p_uid, p_gids, r.path, p_follow, false);
+        select * into ino, kind, mode, uid, gid, size, nlink, atime, mtime, ctime, target
+          from tableos.fs_stat_ino(l.ino);
+      exception when sqlstate 'TF001' then
+        get stacked diagnostics errno = pg_exception_detail, message = message_text;
+      end;
+    elsif r.err is not null then
+      errno := r.err;
+      message := r.msg;
+    elsif r.ekind is null then
+      errno := 'ENOENT';
+      message := 'ENOENT: no such file or directory, ''' || r.path || '''';
+    else
+      ino := r.ino;
+      kind := r.kind;
+      mode := r.mode;
+      uid := r.uid;
+      gid := r.gid;
+      size := r.size;
+      nlink := r.nlink;
+      atime := r.atime;
+      mtime := r.mtime;
+      ctime := r.ctime;
+      target := r.target;
+    end if;
+    if errno is not null then
+      ino := null;
+    end if;
+    return next;
+  end loop;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_symlink(p_uid integer, p_gids integer[], p_target text, p_path text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  d record;
+  v_ino bigint;
+begin
+  if p_target is null or p_target = '' then
+    perform tableos.fs_fail('EINVAL', 'empty symlink target', p_path);
+  elsif octet_length(p_target) > 4096 then
+    perform tableos.fs_fail('ENAMETOOLONG', 'symlink target longer than 4096 bytes', p_path);
+  end if;
+  select * into d from tableos.fs_lookup(p_uid, p_gids, p_path, false, true);
+  if d.parent is null or d.ino is not null then
+    perform tableos.fs_fail('EEXIST', 'file exists', p_path);
+  end if;
+  v_ino := tableos.fs_new_inode(p_uid, p_gids, d.parent, d.name, 'l', 511, null, p_path);
+  update tableos.fs_inode i set size = octet_length(p_target) where i.ino = v_ino;
+  insert into tableos.fs_symlink (ino, target) values (v_ino, p_target);
+  return v_ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_truncate(p_uid integer, p_gids integer[], p_path text, p_len bigint)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  select tableos.fs_truncate_ino(p_uid, p_gids, tableos.fs_file_ino(p_uid, p_gids, p_path),
+                                 p_len, p_path)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_truncate_ino(p_uid integer, p_gids integer[], p_ino bigint, p_len bigint, p_path text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.fs_inode := tableos.fs_lock_file(p_uid, p_gids, p_ino, p_path);
+  v_bs integer := tableos.fs_block_size();
+begin
+  if p_len is null or p_len < 0 then
+    perform tableos.fs_fail('EINVAL', 'length must be a non-negative integer', p_path);
+  end if;
+  if p_len < v.size then
+    delete from tableos.fs_block b where b.ino = p_ino and b.blkno >= (p_len + v_bs - 1) / v_bs;
+    if p_len % v_bs <> 0 then
+      update tableos.fs_block b set data = substring(b.data from 1 for (p_len % v_bs)::integer)
+       where b.ino = p_ino and b.blkno = p_len / v_bs and octet_length(b.data) > p_len % v_bs;
+    end if;
+  end if;
+  update tableos.fs_inode i set size = p_len, mtime = now(), ctime = now() where i.ino = p_ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_unlink(p_uid integer, p_gids integer[], p_path text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, false, true);
+  if l.ino is null then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  elsif l.kind = 'd' then
+    perform tableos.fs_fail('EISDIR', 'is a directory', p_path);
+  end if;
+  perform tableos.fs_lock_parent(p_uid, p_gids, l.parent, l.ino, p_path);
+  delete from tableos.fs_dirent d where d.parent = l.parent and d.name = l.name and d.ino = l.ino;
+  if not found then
+    perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
+  end if;
+  perform tableos.fs_drop_link(l.ino);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_utimes(p_uid integer, p_gids integer[], p_path text, p_atime timestamp with time zone, p_mtime timestamp with time zone)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.fs_inode := tableos.fs_owned(p_uid, p_gids, p_path, true);
+begin
+  update tableos.fs_inode i
+     set atime = coalesce(p_atime, now()), mtime = coalesce(p_mtime, now()), ctime = now()
+   where i.ino = v.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_walk(p_uid integer, p_gids integer[], p_path text, p_maxdepth integer, p_sorted boolean)
+ RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", parent bigint)
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  s record;
+begin
+  s := tableos.fs_walk_start(p_uid, p_gids, p_path);
+  if p_sorted then
+    return query select w.* from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w
+                  order by replace(w.path, '/', E'\x01') collate "C";
+  else
+    return query select w.* from tableos.fs_walk_rows(p_uid, p_gids, s.ino, s.kind, s.path, s.enter, p_maxdepth) w;
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_walk_rows(p_uid integer, p_gids integer[], p_ino bigint, p_kind "char", p_path text, p_enter boolean, p_maxdepth integer)
+ RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", parent bigint)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  with recursive dirs(ino, path, depth) as (
+    select p_ino, p_path, 0
+     where p_kind = 'd' and p_enter and (p_maxdepth is null or p_maxdepth > 0)
+    union all
+    select i.ino, tableos.fs_join(dirs.path, i.name collate "default"), dirs.depth + 1
+      from dirs join tableos.fs_inode i on i.parent = dirs.ino and i.kind = 'd' and i.ino <> 1
+     where (p_maxdepth is null or dirs.depth + 1 < p_maxdepth)
+       and (p_uid = 0 or tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5))
+  )
+  select p_path, 0, coalesce(nullif(regexp_replace(p_path, '^.*/', ''), ''), '/'),
+         p_ino, p_kind, null::bigint
+  union all
+  select tableos.fs_join(dirs.path, d.name collate "default"), dirs.depth + 1,
+         d.name collate "default", d.ino, d.kind, d.parent
+    from dirs join tableos.fs_dirent d on d.parent = dirs.ino
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_walk_start(p_uid integer, p_gids integer[], p_path text, OUT ino bigint, OUT kind "char", OUT path text, OUT enter boolean)
+ RETURNS record
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  l record;
+begin
+  select * into l from tableos.fs_lookup(p_uid, p_gids, p_path, true, false);
+  ino := l.ino;
+  kind := l.kind;
+  path := '/' || array_to_string(tableos.fs_parse(p_path), '/');
+  select tableos.fs_may(p_uid, p_gids, i.uid, i.gid, i.mode, 5) into enter
+    from tableos.fs_inode i where i.ino = l.ino;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_write(p_uid integer, p_gids integer[], p_path text, p_off bigint, p_data bytea)
+ RETURNS bigint
+ LANGUAGE sql
+AS $function$
+  select tableos.fs_pwrite_ino(p_uid, p_gids, tableos.fs_file_ino(p_uid, p_gids, p_path),
+                               p_off, p_data, false, p_path)
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.msg_ack(p_receivers text[], p_seqs bigint[])

@@ -12,6 +12,7 @@ import * as status from './commands/status.js';
 import * as wf from '../workflows/cli.js';
 import * as msg from '../messaging/cli.js';
 import * as scheduler from '../scheduler/cli.js';
+import * as fsCli from '../fs/cli.js';
 
 export function buildProgram(): Command {
   const program = new Command('tableos')
@@ -22,13 +23,13 @@ export function buildProgram(): Command {
       'data directory of the embedded PostgreSQL (default .tableos, or TABLEOS_DATA_DIR)',
     )
     .option(
-      '-p, --port <port>',
+      '--port <port>',
       'port for the embedded PostgreSQL (default: a free one, or TABLEOS_PORT)',
     )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .showHelpAfterError()
     .exitOverride();
-  for (const c of [start, sql, status, ps, migrate, wf, msg, scheduler]) c.register(program);
+  for (const c of [start, sql, status, ps, migrate, wf, msg, scheduler, fsCli]) c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }

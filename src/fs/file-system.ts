@@ -1,0 +1,338 @@
+// The file system for one caller identity: every method is one procedure call.
+import type { TableOS } from '../tableos.js';
+import { Batcher, type BatchResult } from './batcher.js';
+import { Caller, checkIdentity } from './caller.js';
+import { fsError, FsInvalidError } from './errors.js';
+import { FileHandle } from './file-handle.js';
+import { checkPath, globToRegex } from './path.js';
+import {
+  kindName,
+  toList,
+  toStats,
+  toWalk,
+  type ListRow,
+  type StatRow,
+  type WalkRow,
+} from './rows.js';
+import type {
+  DirEntry,
+  FindOptions,
+  Identity,
+  ListEntry,
+  OpenFlags,
+  Stats,
+  WalkEntry,
+} from './types.js';
+
+export type Data = Buffer | Uint8Array | string;
+
+/** Largest single read or write call; larger files go through streams. */
+export const MAX_IO_BYTES = 64 * 1024 * 1024;
+
+export function toBuffer(data: Data): Buffer {
+  if (typeof data === 'string') return Buffer.from(data);
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new FsInvalidError('EINVAL', 'EINVAL: data must be a Buffer, Uint8Array or string');
+}
+
+function checkData(data: Data): Buffer {
+  const buf = toBuffer(data);
+  if (buf.length > MAX_IO_BYTES) {
+    throw new FsInvalidError('EINVAL', 'EINVAL: a single write is limited to 64 MiB; use a stream');
+  }
+  return buf;
+}
+
+function checkMode(mode: number): number {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+    throw new FsInvalidError('EINVAL', `EINVAL: mode must be an integer 0..07777, got ${mode}`);
+  }
+  return mode;
+}
+
+interface CreateItem {
+  path: string;
+  mode: number;
+  data: Buffer;
+}
+
+export class FileSystem {
+  readonly identity: Identity;
+  readonly caller: Caller;
+  private readonly creates = new Map<boolean, Batcher<CreateItem, number>>();
+  private readonly stats: Batcher<string, Stats>;
+
+  constructor(
+    readonly os: TableOS,
+    identity: Partial<Identity> = {},
+  ) {
+    this.identity = checkIdentity(identity);
+    this.caller = new Caller(os.sql, this.identity);
+    this.stats = new Batcher((paths) => this.statMany(paths));
+    for (const exclusive of [true, false]) {
+      // 64 items at most: each runs in its own savepoint, and Postgres tracks up to 64
+      // subtransactions per transaction cheaply.
+      this.creates.set(exclusive, new Batcher((items) => this.createMany(items, exclusive), 64));
+    }
+  }
+
+  /** The same file system seen by another user. */
+  as(identity: Partial<Identity>): FileSystem {
+    return new FileSystem(this.os, identity);
+  }
+
+  async mkdir(path: string, opts: { mode?: number; parents?: boolean } = {}): Promise<number> {
+    const ino = await this.caller.one<string>(
+      'fs_mkdir',
+      checkPath(path),
+      checkMode(opts.mode ?? 0o755),
+      opts.parents ?? false,
+    );
+    return Number(ino);
+  }
+
+  /** Creates a new file with its content (EEXIST if it exists); concurrent creates share a commit. */
+  async create(path: string, data: Data = '', opts: { mode?: number } = {}): Promise<number> {
+    return this.creates.get(true)!.push({
+      path: checkPath(path),
+      mode: checkMode(opts.mode ?? 0o644),
+      data: checkData(data),
+    });
+  }
+
+  /** Creates or replaces a file's content. */
+  async writeFile(path: string, data: Data, opts: { mode?: number } = {}): Promise<number> {
+    return this.creates.get(false)!.push({
+      path: checkPath(path),
+      mode: checkMode(opts.mode ?? 0o644),
+      data: checkData(data),
+    });
+  }
+
+  private async createMany(
+    items: CreateItem[],
+    exclusive: boolean,
+  ): Promise<BatchResult<number>[]> {
+    const rows = await this.caller.call<{
+      i: number;
+      ino: string | null;
+      errno: string | null;
+      message: string | null;
+    }>(
+      'fs_create_many',
+      items.map((x) => x.path),
+      items.map((x) => x.mode),
+      Buffer.concat(items.map((x) => x.data)),
+      items.map((x) => x.data.length),
+      exclusive,
+    );
+    return rows.map((r) =>
+      r.errno === null
+        ? { ok: true, value: Number(r.ino) }
+        : { ok: false, error: fsError(r.errno, r.message ?? r.errno) },
+    );
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    return this.caller.one<Buffer>('fs_read', checkPath(path), 0, MAX_IO_BYTES);
+  }
+
+  async read(path: string, offset: number, length: number): Promise<Buffer> {
+    return this.caller.one<Buffer>('fs_read', checkPath(path), offset, length);
+  }
+
+  /** Writes at an offset (holes read as zeros); returns the new size. */
+  async write(path: string, offset: number, data: Data): Promise<number> {
+    return Number(
+      await this.caller.one<string>('fs_write', checkPath(path), offset, checkData(data)),
+    );
+  }
+
+  async appendFile(path: string, data: Data, opts: { mode?: number } = {}): Promise<number> {
+    return Number(
+      await this.caller.one<string>(
+        'fs_append',
+        checkPath(path),
+        checkData(data),
+        checkMode(opts.mode ?? 0o644),
+      ),
+    );
+  }
+
+  async truncate(path: string, length = 0): Promise<void> {
+    await this.caller.call('fs_truncate', checkPath(path), length);
+  }
+
+  async open(path: string, flags: OpenFlags = 'r', mode = 0o644): Promise<FileHandle> {
+    const [row] = await this.caller.call<{ ino: string; size: string }>(
+      'fs_open',
+      checkPath(path),
+      flags,
+      checkMode(mode),
+    );
+    return new FileHandle(this.caller, Number(row!.ino), path, flags);
+  }
+
+  /** stat, following symlinks; concurrent calls are grouped into one statement. */
+  async stat(path: string): Promise<Stats> {
+    return this.stats.push(checkPath(path));
+  }
+
+  async lstat(path: string): Promise<Stats> {
+    const [row] = await this.caller.call<StatRow>('fs_stat', checkPath(path), false);
+    return toStats(row!);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.lstat(path);
+      return true;
+    } catch (err) {
+      if ((err as { errno?: string }).errno === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  private async statMany(paths: string[]): Promise<BatchResult<Stats>[]> {
+    const rows = await this.caller.call<StatRow & { errno: string | null; message: string | null }>(
+      'fs_stat_many',
+      paths,
+      true,
+    );
+    return rows.map((r) =>
+      r.errno === null
+        ? { ok: true, value: toStats(r) }
+        : { ok: false, error: fsError(r.errno, r.message ?? r.errno) },
+    );
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    const rows = await this.caller.call<{ name: string; ino: string; kind: string }>(
+      'fs_readdir',
+      checkPath(path),
+    );
+    return rows.map((r) => ({ name: r.name, ino: Number(r.ino), type: kindName(r.kind) }));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.caller.call('fs_rename', checkPath(from), checkPath(to));
+  }
+
+  async unlink(path: string): Promise<void> {
+    await this.caller.call('fs_unlink', checkPath(path));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    await this.caller.call('fs_rmdir', checkPath(path));
+  }
+
+  /** rm / rm -r: returns the number of entries removed. */
+  async rm(path: string, opts: { recursive?: boolean } = {}): Promise<number> {
+    return Number(
+      await this.caller.one<string>('fs_remove', checkPath(path), opts.recursive ?? false),
+    );
+  }
+
+  async link(existing: string, path: string): Promise<void> {
+    await this.caller.call('fs_link', checkPath(existing), checkPath(path));
+  }
+
+  async symlink(target: string, path: string): Promise<number> {
+    return Number(
+      await this.caller.one<string>('fs_symlink', checkPath(target, 'target'), checkPath(path)),
+    );
+  }
+
+  async readlink(path: string): Promise<string> {
+    return this.caller.one<string>('fs_readlink', checkPath(path));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.caller.call('fs_chmod', checkPath(path), checkMode(mode));
+  }
+
+  /** Changes owner and/or group; null keeps the current one. */
+  async chown(path: string, uid: number | null, gid: number | null = null): Promise<void> {
+    await this.caller.call('fs_chown', checkPath(path), uid, gid, true);
+  }
+
+  async utimes(path: string, atime: Date, mtime: Date): Promise<void> {
+    await this.caller.call('fs_utimes', checkPath(path), atime, mtime);
+  }
+
+  /** cp / cp -r inside the file system; returns the number of entries copied. */
+  async copy(from: string, to: string, opts: { recursive?: boolean } = {}): Promise<number> {
+    return Number(
+      await this.caller.one<string>(
+        'fs_copy',
+        checkPath(from),
+        checkPath(to),
+        opts.recursive ?? false,
+      ),
+    );
+  }
+
+  /** The tree under path in one query: pre-order by name, or with sorted false in no order. */
+  async walk(
+    path: string,
+    opts: { maxDepth?: number; sorted?: boolean } = {},
+  ): Promise<WalkEntry[]> {
+    const rows = await this.caller.json<WalkRow>(
+      'fs_walk',
+      checkPath(path),
+      opts.maxDepth ?? null,
+      opts.sorted ?? true,
+    );
+    return rows.map(toWalk);
+  }
+
+  /** Like walk, with each entry's attributes (ls -l). */
+  async list(path: string, opts: { maxDepth?: number } = {}): Promise<ListEntry[]> {
+    const rows = await this.caller.json<ListRow>('fs_list', checkPath(path), opts.maxDepth ?? null);
+    return rows.map(toList);
+  }
+
+  /** find: matching paths (pre-order unless sorted is false), filtered by the database. */
+  async find(path: string, opts: FindOptions = {}): Promise<string[]> {
+    const size = opts.size === undefined ? undefined : parseFindSize(opts.size);
+    return this.caller.json<string>(
+      'fs_find',
+      checkPath(path),
+      opts.name === undefined ? null : globToRegex(opts.name),
+      opts.type ?? null,
+      size?.cmp ?? null,
+      size?.n ?? null,
+      size?.unit ?? null,
+      opts.newer === undefined ? null : checkPath(opts.newer),
+      opts.maxDepth ?? null,
+      opts.sorted ?? true,
+    );
+  }
+
+  /** du: bytes under each directory (or, with summary, the total). */
+  async du(
+    path: string,
+    opts: { summary?: boolean } = {},
+  ): Promise<{ path: string; bytes: number }[]> {
+    const rows = await this.caller.call<{ path: string; bytes: string }>(
+      'fs_du',
+      checkPath(path),
+      opts.summary ?? false,
+    );
+    return rows.map((r) => ({ path: r.path, bytes: Number(r.bytes) }));
+  }
+}
+
+const UNITS: Record<string, number> = { b: 512, c: 1, w: 2, k: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+export function parseFindSize(spec: string): { cmp: string; n: number; unit: number } {
+  const m = /^([+-]?)(\d+)([bcwkMG]?)$/.exec(spec);
+  if (!m) {
+    throw new FsInvalidError(
+      'EINVAL',
+      `EINVAL: bad -size ${JSON.stringify(spec)}: use [+-]N[cwbkMG]`,
+    );
+  }
+  return { cmp: m[1] || '=', n: Number(m[2]), unit: UNITS[m[3] || 'b']! };
+}
