@@ -3,17 +3,23 @@ import type { Sql } from './database.js';
 import { QueryError } from './errors.js';
 import { qualifiedName } from './ident.js';
 
-const texts = new Map<string, string>();
+type Strings = TemplateStringsArray;
+const texts = new Map<string, Strings>();
 
-function callText(name: string, argc: number): string {
+/**
+ * The call as template strings, made once per procedure and argument count: the driver then
+ * takes the same path as for a literal tagged template (its prepared statement is reused).
+ */
+function callStrings(name: string, argc: number): Strings {
   const key = `${name}/${argc}`;
-  let text = texts.get(key);
-  if (text === undefined) {
-    const params = Array.from({ length: argc }, (_, i) => `$${i + 1}`).join(', ');
-    text = `select * from ${qualifiedName(name)}(${params})`;
-    texts.set(key, text);
+  let strings = texts.get(key);
+  if (strings === undefined) {
+    const head = `select * from ${qualifiedName(name)}(`;
+    const parts = argc === 0 ? [`${head})`] : [head, ...Array<string>(argc - 1).fill(', '), ')'];
+    strings = Object.assign(parts, { raw: [...parts] }) as unknown as Strings;
+    texts.set(key, strings);
   }
-  return text;
+  return strings;
 }
 
 /** Calls a set- or row-returning procedure and returns its rows. */
@@ -22,9 +28,9 @@ export async function callProcedure<Row = Record<string, unknown>>(
   name: string,
   args: readonly unknown[] = [],
 ): Promise<Row[]> {
-  const text = callText(name, args.length);
+  const strings = callStrings(name, args.length);
   try {
-    return (await sql.unsafe(text, args as never[], { prepare: true })) as unknown as Row[];
+    return (await sql(strings, ...(args as never[]))) as unknown as Row[];
   } catch (err) {
     throw new QueryError(name, args, err);
   }
