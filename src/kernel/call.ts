@@ -16,7 +16,7 @@ function callStrings(name: string, argc: number): Strings {
   if (strings === undefined) {
     const head = `select * from ${qualifiedName(name)}(`;
     const parts = argc === 0 ? [`${head})`] : [head, ...Array<string>(argc - 1).fill(', '), ')'];
-    strings = Object.assign(parts, { raw: [...parts] }) as unknown as Strings;
+    strings = Object.assign(parts, { raw: [...parts] });
     texts.set(key, strings);
   }
   return strings;
