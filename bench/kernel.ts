@@ -4,7 +4,7 @@
 import { silentLogger } from '../src/kernel/logger.js';
 import { TableOS } from '../src/tableos.js';
 import { benchDatabase } from './support/database.js';
-import { report, round, timed, type Figures } from './support/stats.js';
+import { mergeRounds, report, round, timed, type Figures } from './support/stats.js';
 
 export async function main(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 3);
@@ -36,10 +36,10 @@ export async function main(args: string[]): Promise<void> {
         `in flight ${c}: tableos ${summary(r.tableos)} | raw select 1 ${summary(r.raw)} | raw noop() ${summary(r.rawNoop)}`,
       );
     }
-    const seq = merge(results[1]!.tableos);
-    const seqRaw = merge(results[1]!.raw);
-    const conc = merge(results[16]!.tableos);
-    const concRaw = merge(results[16]!.raw);
+    const seq = mergeRounds(results[1]!.tableos);
+    const seqRaw = mergeRounds(results[1]!.raw);
+    const conc = mergeRounds(results[16]!.tableos);
+    const concRaw = mergeRounds(results[16]!.raw);
     report({
       bench: 'kernel',
       tableos: { ...seq, concurrent16: conc },
@@ -48,9 +48,9 @@ export async function main(args: string[]): Promise<void> {
       ratio_concurrent16: round(conc.ops_s / concRaw.ops_s, 3),
       overhead_pct: round((1 - seq.ops_s / seqRaw.ops_s) * 100, 1),
       // The call layer alone: the same procedure through the layer against raw driver SQL.
-      layer_overhead_pct: round((1 - seq.ops_s / merge(results[1]!.rawNoop).ops_s) * 100, 1),
+      layer_overhead_pct: round((1 - seq.ops_s / mergeRounds(results[1]!.rawNoop).ops_s) * 100, 1),
       layer_overhead_concurrent16_pct: round(
-        (1 - conc.ops_s / merge(results[16]!.rawNoop).ops_s) * 100,
+        (1 - conc.ops_s / mergeRounds(results[16]!.rawNoop).ops_s) * 100,
         1,
       ),
     });
@@ -60,17 +60,7 @@ export async function main(args: string[]): Promise<void> {
   }
 }
 
-function merge(fs: Figures[]): Figures {
-  const n = fs.reduce((a, f) => a + f.n, 0);
-  return {
-    ops_s: round(fs.reduce((a, f) => a + f.ops_s, 0) / fs.length),
-    p50_ms: round(fs.reduce((a, f) => a + f.p50_ms * f.n, 0) / n, 3),
-    p99_ms: round(Math.max(...fs.map((f) => f.p99_ms)), 3),
-    n,
-  };
-}
-
 function summary(fs: Figures[]): string {
-  const m = merge(fs);
+  const m = mergeRounds(fs);
   return `${m.ops_s} ops/s p50 ${m.p50_ms} ms p99 ${m.p99_ms} ms`;
 }

@@ -6,7 +6,7 @@ import { DBOS } from '@dbos-inc/dbos-sdk';
 import { silentLogger } from '../src/kernel/logger.js';
 import { TableOS } from '../src/tableos.js';
 import { benchDatabase } from './support/database.js';
-import { report, round, timed, type Figures } from './support/stats.js';
+import { mergeRounds, report, round, timed, type Figures } from './support/stats.js';
 
 export async function main(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 6);
@@ -60,10 +60,10 @@ export async function main(args: string[]): Promise<void> {
         r.dConc.push(await timed(dbos, ms, concurrency));
       }
       const [tSeq, dSeq, tConc, dConc] = [
-        merge(r.tSeq),
-        merge(r.dSeq),
-        merge(r.tConc),
-        merge(r.dConc),
+        mergeRounds(r.tSeq),
+        mergeRounds(r.dSeq),
+        mergeRounds(r.tConc),
+        mergeRounds(r.dConc),
       ];
       console.log(`sequential: tableos ${line(tSeq)} | dbos ${line(dSeq)}`);
       console.log(`${concurrency} concurrent: tableos ${line(tConc)} | dbos ${line(dConc)}`);
@@ -82,17 +82,6 @@ export async function main(args: string[]): Promise<void> {
     await os.close();
     await db.close();
   }
-}
-
-/** Rounds merged: mean throughput, count-weighted p50, worst p99. */
-function merge(fs: Figures[]): Figures {
-  const n = fs.reduce((a, f) => a + f.n, 0);
-  return {
-    ops_s: round(fs.reduce((a, f) => a + f.ops_s, 0) / fs.length),
-    p50_ms: round(fs.reduce((a, f) => a + f.p50_ms * f.n, 0) / n, 3),
-    p99_ms: round(Math.max(...fs.map((f) => f.p99_ms)), 3),
-    n,
-  };
 }
 
 function line(f: Figures): string {

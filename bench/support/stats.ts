@@ -49,6 +49,17 @@ export async function timed(
   return figures(lat, performance.now() - t0);
 }
 
+/** Rounds of one measurement merged: mean throughput, count-weighted p50, worst p99. */
+export function mergeRounds(fs: Figures[]): Figures {
+  const n = fs.reduce((a, f) => a + f.n, 0);
+  return {
+    ops_s: round(fs.reduce((a, f) => a + f.ops_s, 0) / fs.length),
+    p50_ms: round(fs.reduce((a, f) => a + f.p50_ms * f.n, 0) / n, 3),
+    p99_ms: round(Math.max(...fs.map((f) => f.p99_ms)), 3),
+    n,
+  };
+}
+
 export function report(obj: Record<string, unknown>): void {
   console.log(JSON.stringify(obj));
 }
