@@ -286,7 +286,12 @@ export class Messaging {
     await this.rpc.close();
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (this.pendingAcks.length > 0) await this.sender.push(null).catch(() => undefined);
+    if (this.pendingAcks.length > 0) {
+      // Unwritten acks only mean redelivery after the lease (at-least-once), but say so.
+      await this.sender.push(null).catch((err: unknown) => {
+        this.log.warn({ err }, 'acks not written at close; those messages will be redelivered');
+      });
+    }
     this.closed = true;
     clearInterval(this.expireTimer);
     await this.listener.close();

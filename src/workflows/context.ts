@@ -540,6 +540,10 @@ export class WorkflowContext {
       try {
         all = await Promise.all(items.map((it) => this.rt.store.commits.push(it)));
       } catch (err) {
+        // None of these records is known to be durable: keep them for the next flush or the
+        // finish (positions are insert-once, so one that did commit is matched, not doubled).
+        // Dropping them would let the run finish with a gap in its history.
+        this.pending.unshift(...recs);
         if (start) this.startWritten(err);
         throw err;
       }
