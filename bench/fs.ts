@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createReadStream, createWriteStream, fs, type FileSystem } from '../src/fs/index.js';
+import { createReadStream, createWriteStream, type FileSystem } from '../src/fs/index.js';
 import { silentLogger } from '../src/kernel/logger.js';
 import { TableOS } from '../src/tableos.js';
 import { benchDatabase } from './support/database.js';
@@ -145,7 +145,7 @@ export async function main(args: string[]): Promise<void> {
     executor: false,
     poolSize: conc,
   });
-  const t = fs(tos);
+  const t = tos.fs;
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'tableos-fsbench-'));
   const log = (s: string) => console.log(s);
   try {

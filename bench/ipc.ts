@@ -90,7 +90,7 @@ export async function main(args: string[]): Promise<void> {
           let got = 0;
           while (got < FANOUT) {
             got += (
-              await m.recvBatch(m.address, FANOUT - got, { topic: 'fan.reply', timeout: 10_000 })
+              await m.recvBatch(m.address, FANOUT - got, { topic: 'fan.reply', timeoutMs: 10_000 })
             ).length;
           }
         },

@@ -6,7 +6,6 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger, makeWorkerUtils, run } from 'graphile-worker';
 import { silentLogger } from '../src/kernel/logger.js';
-import { scheduler } from '../src/scheduler/index.js';
 import { TableOS } from '../src/tableos.js';
 import { benchDatabase } from './support/database.js';
 import { report, round } from './support/stats.js';
@@ -16,7 +15,7 @@ const REDIS = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
 async function tableos(url: string, n: number): Promise<number> {
   const os = await TableOS.open({ databaseUrl: url, logger: silentLogger, poolSize: 8 });
   try {
-    const s = scheduler(os);
+    const s = os.scheduler;
     s.register('noop', () => undefined);
     await s.queue('bench');
     await s.start({ capacity: 500, pollMs: 5000 });

@@ -5,7 +5,7 @@
 // durable commit of its placement (open loop, so queueing delay is counted).
 import postgres from 'postgres';
 import { silentLogger } from '../src/kernel/logger.js';
-import { Batcher } from '../src/scheduler/batcher.js';
+import { Batcher, type BatcherOptions } from '../src/kernel/batcher.js';
 import * as proc from '../src/scheduler/procedures.js';
 import { TableOS } from '../src/tableos.js';
 import { benchDatabase } from './support/database.js';
@@ -25,11 +25,16 @@ async function setup(os: TableOS, partitions: number): Promise<Partition[]> {
     await os.sql`select tableos.executor_register(${exec}, 'bench', 1, 'x', 3600000)`;
     await proc.registerWorker(os.sql, exec, p, 1_000_000, null, [], null);
     await os.sql`select tableos.sched_queue_upsert(${`q${p}`}, 'fifo', ${p}, null, null, null, null, null)`;
-    const complete = new Batcher<proc.Outcome, void>(async (outs) => {
+    const opts: BatcherOptions = { maxBatch: 2000, gather: 'none', regather: false };
+    const complete = Batcher.of<proc.Outcome, void>(async (outs) => {
       await proc.complete(os.sql, exec, outs);
       return outs.map(() => undefined);
-    }, 2000);
-    out.push({ submit: new Batcher((rows) => proc.enqueueBatch(os.sql, rows), 2000, 2), complete });
+    }, opts);
+    const submit = Batcher.of((rows: proc.EnqueueRow[]) => proc.enqueueBatch(os.sql, rows), {
+      ...opts,
+      maxInFlight: 2,
+    });
+    out.push({ submit, complete });
   }
   return out;
 }
@@ -73,7 +78,7 @@ async function offered(parts: Partition[], rate: number, ms: number) {
     await sleep(1);
   }
   await Promise.all(pending);
-  for (const p of parts) await p.complete.idle();
+  for (const p of parts) await p.complete.drained();
   const elapsed = performance.now() - t0;
   lat.sort((a, b) => a - b);
   return {
@@ -93,7 +98,7 @@ async function maxThroughput(parts: Partition[], ms: number, inFlight: number) {
       while (performance.now() - t0 < ms) await scheduleOne(parts, i++, done);
     }),
   );
-  for (const p of parts) await p.complete.idle();
+  for (const p of parts) await p.complete.drained();
   return round((done.n / (performance.now() - t0)) * 1000);
 }
 

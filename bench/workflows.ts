@@ -20,6 +20,15 @@ export async function main(args: string[]): Promise<void> {
     const flow = os.workflows.workflow('two_steps', async (ctx, x: number) =>
       ctx.call(two, await ctx.call(one, x)),
     );
+    // One ctx.send to the workflow's own mailbox and one ctx.recv of it.
+    const echo = os.workflows.workflow('send_recv', async (ctx, x: number) => {
+      await ctx.send(ctx.workflowId, x);
+      return ctx.recv<number>({ timeoutMs: 10_000 });
+    });
+    const tableosMsg = async () => {
+      const r = await (await echo.start([7])).result();
+      if (r !== 7) throw new Error(`bad result ${String(r)}`);
+    };
     const tableos = async () => {
       const r = await (await flow.start([1])).result();
       if (r !== 4) throw new Error(`bad result ${String(r)}`);
@@ -36,7 +45,18 @@ export async function main(args: string[]): Promise<void> {
     const dFlow = DBOS.registerWorkflow(async (x: number) => dTwo(await dOne(x)), {
       name: 'two_steps',
     });
+    const dEcho = DBOS.registerWorkflow(
+      async (x: number) => {
+        await DBOS.send(DBOS.workflowID!, x);
+        return DBOS.recv<number>(undefined, 10);
+      },
+      { name: 'send_recv' },
+    );
     await DBOS.launch();
+    const dbosMsg = async () => {
+      const r = await (await DBOS.startWorkflow(dEcho)(7)).getResult();
+      if (r !== 7) throw new Error(`bad result ${String(r)}`);
+    };
     const dbos = async () => {
       const r = await (await DBOS.startWorkflow(dFlow)(1)).getResult();
       if (r !== 4) throw new Error(`bad result ${String(r)}`);
@@ -44,6 +64,8 @@ export async function main(args: string[]): Promise<void> {
     try {
       await timed(tableos, 500, 4);
       await timed(dbos, 500, 4);
+      await timed(tableosMsg, 300, 4);
+      await timed(dbosMsg, 300, 4);
       // Alternating rounds, so a burst of load elsewhere on the machine hits both sides.
       const rounds = 3;
       const ms = (seconds * 1000) / rounds;
@@ -52,13 +74,18 @@ export async function main(args: string[]): Promise<void> {
         dSeq: [] as Figures[],
         tConc: [] as Figures[],
         dConc: [] as Figures[],
+        tMsg: [] as Figures[],
+        dMsg: [] as Figures[],
       };
       for (let i = 0; i < rounds; i++) {
         r.tSeq.push(await timed(tableos, ms, 1));
         r.dSeq.push(await timed(dbos, ms, 1));
         r.tConc.push(await timed(tableos, ms, concurrency));
         r.dConc.push(await timed(dbos, ms, concurrency));
+        r.tMsg.push(await timed(tableosMsg, ms / 2, concurrency));
+        r.dMsg.push(await timed(dbosMsg, ms / 2, concurrency));
       }
+      const [tMsg, dMsg] = [mergeRounds(r.tMsg), mergeRounds(r.dMsg)];
       const [tSeq, dSeq, tConc, dConc] = [
         mergeRounds(r.tSeq),
         mergeRounds(r.dSeq),
@@ -67,6 +94,9 @@ export async function main(args: string[]): Promise<void> {
       ];
       console.log(`sequential: tableos ${line(tSeq)} | dbos ${line(dSeq)}`);
       console.log(`${concurrency} concurrent: tableos ${line(tConc)} | dbos ${line(dConc)}`);
+      console.log(
+        `send+recv, ${concurrency} concurrent: tableos ${line(tMsg)} | dbos ${line(dMsg)}`,
+      );
       report({
         bench: 'workflows',
         tableos: { ...tConc, concurrency, sequential: tSeq },
@@ -74,6 +104,12 @@ export async function main(args: string[]): Promise<void> {
         ratio: round(tConc.ops_s / dConc.ops_s, 2),
         ratio_sequential: round(tSeq.ops_s / dSeq.ops_s, 2),
         p50_fraction_sequential: round(tSeq.p50_ms / dSeq.p50_ms, 3),
+        send_recv: {
+          tableos: tMsg,
+          peer: dMsg,
+          concurrency,
+          ratio: round(tMsg.ops_s / dMsg.ops_s, 2),
+        },
       });
     } finally {
       await DBOS.shutdown();

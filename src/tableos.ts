@@ -1,51 +1,40 @@
-// The public entry point: one TableOS node (database, schema, executor) in this process.
+// The public entry point: one TableOS node (database, schema, executor) in this process, and
+// its services, each made on first use over the one kernel handle.
 import { callProcedure } from './kernel/call.js';
-import { loadConfig, type Config, type ConfigInput } from './kernel/config.js';
+import { loadConfig, type Config } from './kernel/config.js';
 import { openDatabase, type Database, type Sql } from './kernel/database.js';
 import { ClosedError } from './kernel/errors.js';
 import { ExecutorRegistry } from './kernel/executor-registry.js';
+import { Kernel } from './kernel/kernel.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { migrate } from './kernel/migrator.js';
-import { Messaging } from './messaging/messaging.js';
-import { scheduler, type Scheduler } from './scheduler/index.js';
 import { VERSION } from './kernel/version.js';
+import { FileSystem } from './fs/file-system.js';
+import { Messaging } from './messaging/messaging.js';
+import { Scheduler } from './scheduler/scheduler.js';
 import { Workflows } from './workflows/service.js';
+import { parseOpenOptions, type OpenOptions, type ServiceOptions } from './open-options.js';
 
-export interface OpenOptions extends ConfigInput {
-  /** A pino logger to use instead of the default one on stderr. */
-  logger?: Logger;
-  /** Register this process as an executor (default true). A pure client passes false. */
-  executor?: boolean;
-  /** Apply pending migrations at open (default true). */
-  migrate?: boolean;
-  /** Fixed executor id; a random one is made when absent. */
-  executorId?: string;
-}
+export type { OpenOptions } from './open-options.js';
 
 export class TableOS {
-  private closed = false;
-  private workflowService: Workflows | undefined;
-  private messagingService: Messaging | undefined;
-  private readonly closeHooks: (() => Promise<void>)[] = [];
-
   private constructor(
-    readonly config: Config,
-    readonly log: Logger,
-    readonly db: Database,
-    readonly executor: ExecutorRegistry | undefined,
+    /** The kernel handle the services stand on. */
+    readonly kernel: Kernel,
     readonly schemaVersion: string | undefined,
+    private readonly serviceOptions: ServiceOptions,
   ) {}
 
   /** Opens a node: connects (starting the embedded Postgres if no server is named), migrates, registers. */
   static async open(options: OpenOptions = {}): Promise<TableOS> {
     const {
       logger,
-      executor: asExecutor = true,
-      migrate: doMigrate = true,
+      executor: asExecutor,
+      migrate: doMigrate,
       executorId,
-      ...input
-    } = options;
-    const config = loadConfig(input);
+      services,
+      config,
+    } = parseOpenOptions(options, loadConfig);
     const log = logger ?? createLogger(config.logLevel);
     const db = await openDatabase(config, log);
     try {
@@ -60,93 +49,81 @@ export class TableOS {
         });
         await executor.register();
       }
-      const os = new TableOS(
+      const kernel = new Kernel(
         config,
         executor ? log.child({ executor: executor.id }) : log,
         db,
         executor,
-        version,
       );
-      if (executor) os.messagingService = os.newMessaging();
-      return os;
+      return new TableOS(kernel, version, services);
     } catch (err) {
       await db.close();
       throw err;
     }
   }
 
+  get config(): Config {
+    return this.kernel.config;
+  }
+
+  get log(): Logger {
+    return this.kernel.log;
+  }
+
+  get db(): Database {
+    return this.kernel.db;
+  }
+
+  get executor(): ExecutorRegistry | undefined {
+    return this.kernel.executor;
+  }
+
   /** The connection pool: tagged-template SQL over the OS state. */
   get sql(): Sql {
-    if (this.closed) throw new ClosedError();
-    return this.db.sql;
+    return this.kernel.sql;
   }
 
   /** Calls a stored procedure by (schema-qualified) name in one round trip and returns its rows. */
   call<Row = Record<string, unknown>>(name: string, ...args: unknown[]): Promise<Row[]> {
-    if (this.closed) return Promise.reject(new ClosedError());
-    return callProcedure<Row>(this.db.sql, name, args);
+    if (this.kernel.isClosed) return Promise.reject(new ClosedError());
+    return callProcedure<Row>(this.kernel.sql, name, args);
   }
 
-  /** Durable workflows, steps and exactly-once procedures (created on first use). */
+  /** Durable workflows, steps and exactly-once procedures. */
   get workflows(): Workflows {
-    if (this.closed) throw new ClosedError();
-    this.workflowService ??= new Workflows(this);
-    return this.workflowService;
+    const k = this.kernel;
+    return k.service('workflows', () => new Workflows(k, this.serviceOptions.workflows));
   }
 
-  /** Queues, worker slots, placement policies and cron (created on first use). */
+  /** Queues, worker slots, placement policies and cron. */
   get scheduler(): Scheduler {
-    if (this.closed) throw new ClosedError();
-    return scheduler(this);
+    const k = this.kernel;
+    // Made after workflows (which it runs), so it is closed before them.
+    const workflows = this.workflows;
+    return k.service('scheduler', () => new Scheduler(k, workflows));
   }
 
-  /** Durable mailboxes, request/response (created on first use). */
+  /** Durable mailboxes, request/response. */
   get messaging(): Messaging {
-    if (this.closed) throw new ClosedError();
-    this.messagingService ??= this.newMessaging();
-    return this.messagingService;
+    const k = this.kernel;
+    return k.service('messaging', () => new Messaging(k, this.serviceOptions.messaging));
   }
 
-  private newMessaging(): Messaging {
-    return new Messaging(
-      this.db.sql,
-      () => this.db.newPool({ max: 1 }),
-      this.log.child({ service: 'messaging' }),
-      {
-        address: this.executor ? `proc.${this.executor.id}`.slice(0, 128) : undefined,
-        // Executors run the retention sweep (no connection is opened until it runs).
-        expireEveryMs: this.executor ? 60_000 : 0,
-      },
-    );
+  /** Files, directories and blocks as rows, seen by root; `os.fs.as(identity)` for another user. */
+  get fs(): FileSystem {
+    const k = this.kernel;
+    return k.service('fs', () => new FileSystem(k));
   }
 
-  /** Runs fn at close, newest first, while the pool is still open (services stop their work here). */
-  onClose(fn: () => Promise<void>): void {
-    this.closeHooks.push(fn);
-  }
-
-  /** Marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
+  /** Stops every service (newest first), marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    for (const hook of this.closeHooks.splice(0).reverse()) {
-      try {
-        await hook();
-      } catch (err) {
-        this.log.warn({ err }, 'a service failed to stop cleanly');
-      }
-    }
-    this.closed = true;
-    await this.workflowService
-      ?.close()
-      .catch((err: unknown) => this.log.warn({ err }, 'could not stop workflows'));
-    await this.messagingService?.close().catch((err: unknown) => {
-      this.log.warn({ err }, 'could not close messaging');
-    });
+    if (this.kernel.isClosed) return;
+    await this.kernel.close();
     try {
-      await this.executor?.stop();
+      await this.kernel.executor?.stop();
     } catch (err) {
       this.log.warn({ err }, 'could not mark executor stopped');
     }
-    await this.db.close();
+    await this.kernel.db.close();
   }
 }

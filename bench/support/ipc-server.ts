@@ -26,7 +26,7 @@ let stopping = false;
 const fanLoops = Array.from({ length: FANOUT }, async (_, i) => {
   await m.createMailbox(fanMailbox(i));
   while (!stopping) {
-    const got = await m.recv(fanMailbox(i), { timeout: 60_000 }).catch(() => undefined);
+    const got = await m.recv(fanMailbox(i), { timeoutMs: 60_000 }).catch(() => undefined);
     if (got) await m.send(got.sender, got.body, { topic: 'fan.reply', from: fanMailbox(i) });
   }
 });

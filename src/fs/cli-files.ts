@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream as localRead } from 'node:fs';
 import type { Command } from 'commander';
-import { withFs } from './cli.js';
+import { withFs } from './cli-context.js';
 import { progressBar } from './cli-format.js';
 import { FsIsDirectoryError } from './errors.js';
 import type { FileSystem } from './file-system.js';

@@ -1,11 +1,10 @@
 // Listing utilities: ls, find, tree, stat, du, query. Each is one query on the server.
 import type { Command } from 'commander';
 import { formatJsonLines, formatTable } from '../cli/format.js';
-import { print, withFs } from './cli.js';
+import { print, withFs } from './cli-context.js';
 import { longLines, statLines, treeLines } from './cli-format.js';
 import { FsInvalidError } from './errors.js';
 import { absolute } from './path.js';
-import { fsQuery } from './query.js';
 import type { FindOptions, ListEntry } from './types.js';
 
 function hidden(e: { path: string; depth: number }, base: string): boolean {
@@ -123,7 +122,7 @@ export function registerListing(fsCmd: Command): void {
     .option('--json', 'print rows as JSON lines')
     .action(async (text: string, o: { json?: boolean }, cmd: Command) => {
       await withFs(cmd, async (_fs, os) => {
-        const r = await fsQuery(os, text);
+        const r = await os.fs.query(text);
         if (o.json) {
           if (r.rows.length > 0) print([formatJsonLines(r.rows)]);
         } else print([formatTable(r.rows, r.columns)]);

@@ -1,7 +1,7 @@
 // An open file: reads and writes by inode at offsets, each a call that re-checks permission.
 import type { Caller } from './caller.js';
 import { FsInvalidError } from './errors.js';
-import { MAX_IO_BYTES, toBuffer, type Data } from './file-system.js';
+import { MAX_IO_BYTES, toBuffer, type Data } from './data.js';
 import { toStats, type StatRow } from './rows.js';
 import type { OpenFlags, Stats } from './types.js';
 

@@ -1,8 +1,10 @@
 // The file system for one caller identity: every method is one procedure call.
-import type { TableOS } from '../tableos.js';
-import { Batcher, type BatchResult } from './batcher.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { fsQuery, type QueryResult } from './query.js';
+import { Batcher, type BatchOutcome, type BatcherOptions } from '../kernel/batcher.js';
 import { Caller, checkIdentity } from './caller.js';
 import { fsError, FsInvalidError } from './errors.js';
+import { checkData, MAX_IO_BYTES, type Data } from './data.js';
 import { FileHandle } from './file-handle.js';
 import { checkPath, globToRegex } from './path.js';
 import {
@@ -24,26 +26,6 @@ import type {
   WalkEntry,
 } from './types.js';
 
-export type Data = Buffer | Uint8Array | string;
-
-/** Largest single read or write call; larger files go through streams. */
-export const MAX_IO_BYTES = 64 * 1024 * 1024;
-
-export function toBuffer(data: Data): Buffer {
-  if (typeof data === 'string') return Buffer.from(data);
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new FsInvalidError('EINVAL', 'EINVAL: data must be a Buffer, Uint8Array or string');
-}
-
-function checkData(data: Data): Buffer {
-  const buf = toBuffer(data);
-  if (buf.length > MAX_IO_BYTES) {
-    throw new FsInvalidError('EINVAL', 'EINVAL: a single write is limited to 64 MiB; use a stream');
-  }
-  return buf;
-}
-
 function checkMode(mode: number): number {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
     throw new FsInvalidError('EINVAL', `EINVAL: mode must be an integer 0..07777, got ${mode}`);
@@ -57,6 +39,13 @@ interface CreateItem {
   data: Buffer;
 }
 
+/** The first call goes at once; callers resumed by a batch get a turn to join the next one. */
+const FS_BATCH: BatcherOptions = { maxBatch: 256, gather: 'none', regather: true };
+
+function identityKey(id: Identity): string {
+  return `${id.uid}:${id.gids.join(',')}`;
+}
+
 export class FileSystem {
   readonly identity: Identity;
   readonly caller: Caller;
@@ -64,22 +53,45 @@ export class FileSystem {
   private readonly stats: Batcher<string, Stats>;
 
   constructor(
-    readonly os: TableOS,
+    private readonly kernel: Kernel,
     identity: Partial<Identity> = {},
+    /** Every identity's view of this node's file system, shared by all of them. */
+    private readonly views = new Map<string, FileSystem>(),
   ) {
     this.identity = checkIdentity(identity);
-    this.caller = new Caller(os.sql, this.identity);
-    this.stats = new Batcher((paths) => this.statMany(paths));
+    this.caller = new Caller(kernel.sql, this.identity);
+    views.set(identityKey(this.identity), this);
+    this.stats = Batcher.settling((paths) => this.statMany(paths), FS_BATCH);
     for (const exclusive of [true, false]) {
       // 64 items at most: each runs in its own savepoint, and Postgres tracks up to 64
       // subtransactions per transaction cheaply.
-      this.creates.set(exclusive, new Batcher((items) => this.createMany(items, exclusive), 64));
+      this.creates.set(
+        exclusive,
+        Batcher.settling((items) => this.createMany(items, exclusive), {
+          ...FS_BATCH,
+          maxBatch: 64,
+        }),
+      );
     }
   }
 
   /** The same file system seen by another user. */
   as(identity: Partial<Identity>): FileSystem {
-    return new FileSystem(this.os, identity);
+    const id = checkIdentity(identity);
+    return this.views.get(identityKey(id)) ?? new FileSystem(this.kernel, id, this.views);
+  }
+
+  /** Runs one read-only SQL statement over the fs views (fs_files, fs_dirs, ...). */
+  query(text: string): Promise<QueryResult> {
+    return fsQuery(this.kernel.sql, text);
+  }
+
+  /** Waits for the batched calls in flight of every identity. */
+  async close(): Promise<void> {
+    const views = [...this.views.values()];
+    await Promise.all(
+      views.flatMap((v) => [v.stats.drained(), ...[...v.creates.values()].map((b) => b.drained())]),
+    );
   }
 
   async mkdir(path: string, opts: { mode?: number; parents?: boolean } = {}): Promise<number> {
@@ -113,7 +125,7 @@ export class FileSystem {
   private async createMany(
     items: CreateItem[],
     exclusive: boolean,
-  ): Promise<BatchResult<number>[]> {
+  ): Promise<BatchOutcome<number>[]> {
     const rows = await this.caller.call<{
       i: number;
       ino: string | null;
@@ -194,7 +206,7 @@ export class FileSystem {
     }
   }
 
-  private async statMany(paths: string[]): Promise<BatchResult<Stats>[]> {
+  private async statMany(paths: string[]): Promise<BatchOutcome<Stats>[]> {
     const rows = await this.caller.call<StatRow & { errno: string | null; message: string | null }>(
       'fs_stat_many',
       paths,

@@ -1,25 +1,19 @@
 // The file-system service: files, directories and data blocks as rows (see docs/fs.md).
-import type { TableOS } from '../tableos.js';
-import { FileSystem } from './file-system.js';
-import type { Identity } from './types.js';
-
-/** The file system of a TableOS node, seen by one user (default root: uid 0, gid 0). */
-export function fs(os: TableOS, identity: Partial<Identity> = {}): FileSystem {
-  return new FileSystem(os, identity);
-}
-
-export { FileSystem, MAX_IO_BYTES, type Data as FsData } from './file-system.js';
+export { FileSystem } from './file-system.js';
+export { MAX_IO_BYTES as FS_MAX_IO_BYTES, type Data as FsData } from './data.js';
 export { FileHandle } from './file-handle.js';
 export { createReadStream, createWriteStream, BLOCK_SIZE as FS_BLOCK_SIZE } from './streams.js';
-export type { ReadStreamOptions, WriteStreamOptions } from './streams.js';
+export type {
+  ReadStreamOptions as FsReadStreamOptions,
+  WriteStreamOptions as FsWriteStreamOptions,
+} from './streams.js';
 export {
   importTree,
   exportTree,
-  type Progress,
   type Progress as FsTransferProgress,
-  type TransferOptions,
+  type TransferOptions as FsTransferOptions,
 } from './transfer.js';
-export { fsQuery, type QueryResult as FsQueryResult } from './query.js';
+export type { QueryResult as FsQueryResult } from './query.js';
 export {
   FS_SQLSTATE,
   FsError,
@@ -35,15 +29,15 @@ export {
   FsNameTooLongError,
   FsBusyError,
   FsTooLargeError,
-  type Errno,
+  type Errno as FsErrno,
 } from './errors.js';
 export type {
   Identity as FsIdentity,
-  FileType,
+  FileType as FsFileType,
   Stats as FsStats,
-  DirEntry,
-  WalkEntry,
-  ListEntry,
-  FindOptions,
-  OpenFlags,
+  DirEntry as FsDirEntry,
+  WalkEntry as FsWalkEntry,
+  ListEntry as FsListEntry,
+  FindOptions as FsFindOptions,
+  OpenFlags as FsOpenFlags,
 } from './types.js';

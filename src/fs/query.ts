@@ -1,6 +1,6 @@
 // `tableos fs query`: the user's SQL over the fs views, in a read-only transaction.
 import { QueryError } from '../kernel/errors.js';
-import type { TableOS } from '../tableos.js';
+import type { Sql } from '../kernel/database.js';
 
 export interface QueryResult {
   rows: Record<string, unknown>[];
@@ -8,9 +8,9 @@ export interface QueryResult {
 }
 
 /** Runs one read-only statement with the tableos schema on the search path (fs_files, fs_dirs). */
-export async function fsQuery(os: TableOS, text: string): Promise<QueryResult> {
+export async function fsQuery(sql: Sql, text: string): Promise<QueryResult> {
   try {
-    return await os.sql.begin('read only', async (tx) => {
+    return await sql.begin('read only', async (tx) => {
       await tx`set local search_path = tableos, public`;
       const res = await tx.unsafe(text);
       const cols = (res as unknown as { columns?: { name: string }[] }).columns ?? [];

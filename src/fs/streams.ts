@@ -1,7 +1,7 @@
 // Node streams over file data: a file of any size moves in block-aligned chunks, a few in
 // flight at once, never whole in memory.
 import { Readable, Writable } from 'node:stream';
-import { faultPoint } from './fault.js';
+import { faultPoint } from '../kernel/fault.js';
 import type { FileSystem } from './file-system.js';
 import type { FileHandle } from './file-handle.js';
 
@@ -92,7 +92,7 @@ export function createWriteStream(
     const tracked: Promise<void> = p.then(
       () => {
         inFlight.delete(tracked);
-        faultPoint('stream-after-chunk');
+        faultPoint('fs:stream-after-chunk');
       },
       (err: Error) => {
         failure ??= err;

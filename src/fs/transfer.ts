@@ -4,7 +4,7 @@ import { createReadStream as localRead, createWriteStream as localWrite } from '
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { faultPoint } from './fault.js';
+import { faultPoint } from '../kernel/fault.js';
 import type { FileSystem } from './file-system.js';
 import { joinPath } from './path.js';
 import { createReadStream, createWriteStream } from './streams.js';
@@ -89,7 +89,7 @@ export async function importTree(
     batch = [];
     batchBytes = 0;
     opts.onProgress?.({ ...p });
-    faultPoint('import-after-batch');
+    faultPoint('fs:import-after-batch');
   };
   for (const e of entries) {
     const abs = e.rel === '' ? local : path.join(local, e.rel);

@@ -58,7 +58,7 @@ export function register(program: Command): void {
         await withOS(cmd, async (os) => {
           const got = opts.peek
             ? await os.messaging.peek(mailbox, { topic: opts.topic, limit: n })
-            : await os.messaging.recvBatch(mailbox, n, { topic: opts.topic, timeout });
+            : await os.messaging.recvBatch(mailbox, n, { topic: opts.topic, timeoutMs: timeout });
           if (got.length === 0 && !opts.peek) {
             throw new TableOSError(
               'TABLEOS_MESSAGING_EMPTY',

@@ -3,14 +3,15 @@ import crypto from 'node:crypto';
 import type { Sql } from '../kernel/database.js';
 import { ClosedError, errorMessage } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
-import { Batcher } from './batcher.js';
+import { Batcher, type BatcherOptions } from '../kernel/batcher.js';
 import { BadOptionError, MailboxNotFoundError } from './errors.js';
-import { Listener } from './listener.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Notifier } from '../kernel/notifier.js';
+import { waitUntil } from '../kernel/wait.js';
 import { expireMessages, mailboxStats, type MailboxStats } from './mailboxes.js';
 import {
   ackMessages,
   mailboxError,
-  sendRows,
   takeMessages,
   toMessage,
   type Ack,
@@ -28,6 +29,7 @@ import {
   checkTopic,
   encodeBody,
 } from './validate.js';
+import { Sender } from './sender.js';
 import { channelFor } from './workflow.js';
 
 export type { MailboxStats } from './mailboxes.js';
@@ -50,7 +52,7 @@ export interface RecvOptions {
   /** Only messages of this topic; default any topic. */
   topic?: string | undefined;
   /** Wait at most this long (ms) for a message; default wait until one comes. */
-  timeout?: number | undefined;
+  timeoutMs?: number | undefined;
   /**
    * At-least-once: lease the message instead of consuming it; it comes back after leaseMs
    * unless acknowledged with ack(). Default: consume on read.
@@ -78,30 +80,42 @@ export interface MessagingOptions {
 /** Waiting for notifications is the way to wake; this poll only covers lost ones and lease expiry. */
 const POLL_MS = 5000;
 const DEFAULT_LEASE_MS = 30_000;
+/** Sends and takes gather for one event-loop turn, then go one statement at a time. */
+const SEND_BATCH: BatcherOptions = { gather: 'immediate', regather: false };
 
 export class Messaging {
   readonly address: string;
-  private readonly listener: Listener;
-  private readonly sender: Batcher<SendRow[] | null, (number | undefined)[]>;
+  private readonly notifier: Notifier;
+  private readonly sql: Sql;
+  private readonly log: Logger;
+  private readonly sender: Sender;
   private readonly taker: Batcher<TakeRequest, Message[] | 'missing'>;
-  private pendingAcks: Ack[] = [];
-  private ackTimer: NodeJS.Timeout | undefined;
   private expireTimer: NodeJS.Timeout | undefined;
   private readonly rpc: Rpc;
   private closed = false;
 
-  constructor(
-    private readonly sql: Sql,
-    newPool: () => Sql,
-    private readonly log: Logger,
-    opts: MessagingOptions = {},
-  ) {
-    this.address = checkMailbox(opts.address ?? `proc.${crypto.randomBytes(8).toString('hex')}`);
-    this.listener = new Listener(newPool, log);
-    this.sender = new Batcher((items) => this.runSends(items));
-    this.taker = new Batcher((reqs) => takeMessages(this.sql, reqs));
-    this.rpc = new Rpc(this, sql, newPool, this.listener, log);
-    const every = opts.expireEveryMs ?? 0;
+  constructor(kernel: Kernel, opts: MessagingOptions = {}) {
+    this.sql = kernel.sql;
+    this.log = kernel.logger('messaging');
+    this.notifier = kernel.notifier;
+    const exec = kernel.executorId;
+    this.address = checkMailbox(
+      opts.address ??
+        (exec === undefined
+          ? `proc.${crypto.randomBytes(8).toString('hex')}`
+          : `proc.${exec}`.slice(0, 128)),
+    );
+    this.sender = new Sender(this.sql, this.log, SEND_BATCH);
+    this.taker = Batcher.of((reqs) => takeMessages(this.sql, reqs), SEND_BATCH);
+    this.rpc = new Rpc(
+      this,
+      this.sql,
+      () => kernel.db.newPool({ max: 1 }),
+      this.notifier,
+      this.log,
+    );
+    // Executors run the retention sweep (no connection is opened until it runs).
+    const every = opts.expireEveryMs ?? (exec === undefined ? 0 : 60_000);
     if (every > 0) {
       this.expireTimer = setInterval(() => {
         this.expire().catch((err: unknown) =>
@@ -172,24 +186,27 @@ export class Messaging {
     checkMailbox(mailbox);
     checkCount(n, 'n');
     const topic = checkTopic(opts.topic);
-    const timeout = checkTimeout(opts.timeout);
+    const timeout = checkTimeout(opts.timeoutMs, 'timeoutMs');
     const leaseMs = opts.ack
       ? (checkTimeout(opts.leaseMs, 'leaseMs') ?? DEFAULT_LEASE_MS)
       : undefined;
     this.check();
     const channel = channelFor(mailbox);
-    await this.listener.listen(channel);
-    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
-    for (;;) {
-      this.check();
-      const gen = this.listener.generation(channel);
-      const got = await this.taker.push({ mailbox, topic, limit: n, leaseMs });
-      if (got === 'missing') throw new MailboxNotFoundError(mailbox);
-      if (got.length > 0) return got as Message<T>[];
-      const left = deadline - performance.now();
-      if (left <= 0) return [];
-      await this.listener.waitChange(channel, gen, Math.min(left, POLL_MS));
-    }
+    const got = await waitUntil(
+      this.notifier,
+      async () => {
+        this.check();
+        const msgs = await this.taker.push({ mailbox, topic, limit: n, leaseMs });
+        if (msgs === 'missing') throw new MailboxNotFoundError(mailbox);
+        return msgs.length > 0 ? (msgs as Message<T>[]) : undefined;
+      },
+      {
+        channel,
+        deadline: timeout === undefined ? Infinity : Date.now() + timeout,
+        pollMs: POLL_MS,
+      },
+    );
+    return got ?? [];
   }
 
   /**
@@ -201,13 +218,13 @@ export class Messaging {
     checkMailbox(mailbox);
     this.check();
     const channel = channelFor(mailbox);
-    await this.listener.listen(channel);
-    const gen = this.listener.generation(channel);
+    await this.notifier.listen(channel);
+    const gen = this.notifier.generation(channel);
     return {
       wait: async (ms: number) => {
         checkTimeout(ms);
-        await this.listener.waitChange(channel, gen, ms);
-        return this.listener.generation(channel) !== gen;
+        await this.notifier.waitChange(channel, gen, ms);
+        return this.notifier.generation(channel) !== gen;
       },
     };
   }
@@ -270,68 +287,18 @@ export class Messaging {
 
   /** Queues an ack to ride along with the next send (or go on its own shortly). */
   ackLater(a: Ack): void {
-    this.pendingAcks.push(a);
-    this.ackTimer ??= setTimeout(() => {
-      this.ackTimer = undefined;
-      if (this.pendingAcks.length > 0 && !this.closed) {
-        this.sender
-          .push(null)
-          .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'ack failed'));
-      }
-    }, 20);
+    if (!this.closed) this.sender.ackLater(a);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.rpc.close();
-    clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    if (this.pendingAcks.length > 0) {
-      // Unwritten acks only mean redelivery after the lease (at-least-once), but say so.
-      await this.sender.push(null).catch((err: unknown) => {
-        this.log.warn({ err }, 'acks not written at close; those messages will be redelivered');
-      });
-    }
+    await this.sender.close();
     this.closed = true;
     clearInterval(this.expireTimer);
-    await this.listener.close();
   }
 
   private check(): void {
     if (this.closed) throw new ClosedError();
-  }
-
-  private async runSends(items: (SendRow[] | null)[]): Promise<(number | undefined)[][]> {
-    const acks = this.pendingAcks.splice(0);
-    const rows: SendRow[] = [];
-    const seen = new Set<string>();
-    // A repeated (sender, id) in one batch is a replay racing its original: send it once.
-    const skip = items.map((item) => {
-      const first = item?.[0];
-      if (first?.id === undefined) return false;
-      const key = `${first.sender}\0${first.id}`;
-      if (seen.has(key)) return true;
-      seen.add(key);
-      return false;
-    });
-    items.forEach((item, i) => {
-      if (item && !skip[i]) rows.push(...item);
-    });
-    if (rows.length === 0 && acks.length === 0) return items.map(() => []);
-    let seqs: (number | undefined)[];
-    try {
-      seqs = await sendRows(this.sql, rows, acks);
-    } catch (err) {
-      this.pendingAcks.unshift(...acks);
-      throw err;
-    }
-    let k = 0;
-    return items.map((item, i) => {
-      if (!item) return [];
-      if (skip[i]) return item.map(() => undefined);
-      const out = seqs.slice(k, k + item.length);
-      k += item.length;
-      return out;
-    });
   }
 }

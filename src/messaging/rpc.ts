@@ -5,7 +5,7 @@ import type { Sql } from '../kernel/database.js';
 import { errorMessage, TableOSError } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
 import { BadOptionError, CallTimeoutError, RemoteError } from './errors.js';
-import type { Listener } from './listener.js';
+import type { Notifier } from '../kernel/notifier.js';
 import type { Messaging } from './messaging.js';
 import { sendRows, toMessage, type Message, type MessageRow, type SendRow } from './queries.js';
 import { checkCount, checkMailbox, checkTimeout, encodeBody } from './validate.js';
@@ -13,7 +13,7 @@ import { channelFor } from './workflow.js';
 
 export interface CallOptions {
   /** How long to wait for the reply (ms, default 30 s). */
-  timeout?: number | undefined;
+  timeoutMs?: number | undefined;
 }
 
 export interface ServeOptions {
@@ -61,13 +61,13 @@ export class Rpc {
     private readonly m: Messaging,
     private readonly sql: Sql,
     private readonly newPool: () => Sql,
-    private readonly listener: Listener,
+    private readonly notifier: Notifier,
     private readonly log: Logger,
   ) {}
 
   async call<Res>(service: string, request: unknown, opts: CallOptions): Promise<Res> {
     checkMailbox(service);
-    const timeout = checkTimeout(opts.timeout) ?? 30_000;
+    const timeout = checkTimeout(opts.timeoutMs, 'timeoutMs') ?? 30_000;
     const body = encodeBody(request);
     await this.listenForReplies();
     const corr = crypto.randomUUID();
@@ -110,8 +110,11 @@ export class Rpc {
     }
     await this.sql`select tableos.msg_create(${service}, null)`;
     const channel = channelFor(service);
-    const off = this.listener.onPayload(channel, () => this.wake());
-    await this.listener.listen(channel);
+    const off = await this.notifier.subscribe(channel, {
+      onPayload: () => this.wake(),
+      // Requests sent while the connection was down raised no notification.
+      onRelisten: () => this.wake(),
+    });
     this.handlers.set(service, handler);
     this.loop ??= this.serveLoop();
     this.wake();
@@ -248,11 +251,15 @@ export class Rpc {
   private listenForReplies(): Promise<void> {
     if (this.replies) return this.replies;
     const channel = channelFor(this.m.address);
-    this.listener.onPayload(channel, (payload) => this.onReply(payload));
-    this.replies = this.listener.listen(channel).catch((err: unknown) => {
-      this.replies = undefined;
-      throw err;
-    });
+    this.replies = this.notifier
+      .subscribe(channel, (payload) => this.onReply(payload))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.replies = undefined;
+          throw err;
+        },
+      );
     return this.replies;
   }
 

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { withOS } from '../cli/context.js';
 import { jsonArg, print, when } from './cli-util.js';
-import { scheduler } from './index.js';
 import type { CronRow } from './types.js';
 
 const view = (rows: CronRow[]) =>
@@ -27,7 +26,7 @@ export function register(program: Command): void {
     .option('--json', 'print rows as JSON lines')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        const rows = await scheduler(os).cron.list();
+        const rows = await os.scheduler.cron.list();
         print(opts.json ? rows : view(rows), opts.json);
       });
     });
@@ -51,7 +50,7 @@ export function register(program: Command): void {
       ) => {
         const payload = jsonArg('--payload', o.payload);
         await withOS(cmd, async (os) => {
-          const row = await scheduler(os).cron.add(name, expr, {
+          const row = await os.scheduler.cron.add(name, expr, {
             queue: o.queue,
             kind: o.kind,
             tz: o.tz,
@@ -74,7 +73,7 @@ export function register(program: Command): void {
       .argument('<name>')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         await withOS(cmd, async (os) => {
-          const c = scheduler(os).cron;
+          const c = os.scheduler.cron;
           const row =
             verb === 'pause'
               ? await c.pause(name)

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { withOS } from '../cli/context.js';
 import { SchedulerInvalidError } from './errors.js';
 import { intArg, print } from './cli-util.js';
-import { scheduler } from './index.js';
 import type { QueueRow } from './types.js';
 
 const COLUMNS = [
@@ -43,7 +42,7 @@ export function register(program: Command): void {
     .option('--json', 'print rows as JSON lines')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        const rows = await scheduler(os).queues();
+        const rows = await os.scheduler.queues();
         if (opts.json) return print(rows, true);
         const depth = await os.sql<{ queue: string; n: number }[]>`
           select queue, count(*)::int n from tableos.task where state = 'queued' group by 1`;
@@ -58,7 +57,7 @@ export function register(program: Command): void {
     .option('--json', 'print rows as JSON lines')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        const q = await scheduler(os).getQueue(name);
+        const q = await os.scheduler.getQueue(name);
         const states = await os.sql<{ state: string; n: number }[]>`
           select state, count(*)::int n from tableos.task where queue = ${name} group by 1 order by 1`;
         if (opts.json)
@@ -122,7 +121,7 @@ export function register(program: Command): void {
           rateLimit,
         };
         await withOS(cmd, async (os) => {
-          const q = await scheduler(os).queue(name, opts);
+          const q = await os.scheduler.queue(name, opts);
           print(view([q], new Map()), o.json, COLUMNS);
         });
       },
@@ -142,7 +141,7 @@ export function register(program: Command): void {
       .argument('<name>')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         await withOS(cmd, async (os) => {
-          const s = scheduler(os);
+          const s = os.scheduler;
           const q = paused ? await s.pause(name) : await s.resume(name);
           process.stdout.write(`${q.name} ${q.paused ? 'paused' : 'resumed'}\n`);
         });

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { withOS } from '../cli/context.js';
 import { print, when } from './cli-util.js';
-import { scheduler } from './index.js';
 import type { TaskState } from './types.js';
 
 export function register(program: Command): void {
@@ -17,7 +16,7 @@ export function register(program: Command): void {
     .option('--json', 'print rows as JSON lines')
     .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        const rows = await scheduler(os).workers({ all: opts.all === true });
+        const rows = await os.scheduler.workers({ all: opts.all === true });
         if (opts.json) return print(rows, true);
         print(
           rows.map((w) => ({
@@ -65,7 +64,7 @@ export function register(program: Command): void {
         cmd: Command,
       ) => {
         await withOS(cmd, async (os) => {
-          const s = scheduler(os);
+          const s = os.scheduler;
           if (id !== undefined) {
             const t = await s.task(id);
             return print(
@@ -127,7 +126,7 @@ export function register(program: Command): void {
         cmd: Command,
       ) => {
         await withOS(cmd, async (os) => {
-          const s = scheduler(os);
+          const s = os.scheduler;
           if (queue === undefined)
             return print(await s.policies(), opts.json, ['name', 'fn', 'description']);
           const q = name === undefined ? await s.getQueue(queue) : await s.setPolicy(queue, name);

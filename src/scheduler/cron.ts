@@ -1,5 +1,6 @@
 // Cron schedules: expressions (with seconds, in a time zone) are parsed here; firing is a
 // compare-and-set on next_at in SQL, so each tick becomes one task across all executors.
+import type { Notifier } from '../kernel/notifier.js';
 import { Cron } from 'croner';
 import type { Sql } from '../kernel/database.js';
 import { errorMessage } from '../kernel/errors.js';
@@ -66,18 +67,23 @@ export function dueTicks(row: CronRow, now: Date): { ticks: Date[]; next: Date }
 /** Fires due schedules; sleeps until the earliest next tick (woken early by tableos_cron). */
 export class CronRunner {
   private timer: NodeJS.Timeout | undefined;
-  private listener: { unlisten(): Promise<void> } | undefined;
+  private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
 
   constructor(
+    private readonly notifier: Notifier,
     private readonly sql: Sql,
     private readonly log: Logger,
     private readonly maxSleepMs: number,
   ) {}
 
   async start(): Promise<void> {
-    this.listener = await this.sql.listen('tableos_cron', () => this.kick());
+    // A reconnect may have hidden a change: look again then too.
+    this.unsubscribe = await this.notifier.subscribe('tableos_cron', {
+      onPayload: () => this.kick(),
+      onRelisten: () => this.kick(),
+    });
     this.kick();
   }
 
@@ -112,7 +118,7 @@ export class CronRunner {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    await this.listener?.unlisten().catch(() => undefined);
+    this.unsubscribe?.();
   }
 }
 

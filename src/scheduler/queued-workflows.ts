@@ -4,7 +4,7 @@
 // workflow's own checkpoints keep the run exactly-once even when the task is re-queued.
 import crypto from 'node:crypto';
 import type { Sql } from '../kernel/database.js';
-import type { TableOS } from '../tableos.js';
+import type { Workflows } from '../workflows/service.js';
 import { WorkflowArgumentError, WorkflowConflictError } from '../workflows/errors.js';
 import { serialize } from '../workflows/serialize.js';
 import { checkId, checkMs, checkName } from '../workflows/validate.js';
@@ -60,10 +60,10 @@ export async function enqueueWorkflow(
 }
 
 /** The handler of workflow tasks: runs (or resumes, or reports) the workflow by id here. */
-export function workflowTaskHandler(os: TableOS): TaskHandler {
+export function workflowTaskHandler(workflows: Workflows): TaskHandler {
   return async (payload: unknown) => {
     const { workflowId } = payload as { workflowId: string };
-    const outcome = await os.workflows.executeById(workflowId);
+    const outcome = await workflows.executeById(workflowId);
     return { workflowId, status: outcome.status };
   };
 }

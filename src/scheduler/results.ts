@@ -1,5 +1,6 @@
 // Waiting for task results: settled at once for tasks this process ran, otherwise on the
 // tableos_task_done notification (one per completed batch), with a fetch of the final rows.
+import type { Notifier } from '../kernel/notifier.js';
 import type { Sql } from '../kernel/database.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
@@ -39,23 +40,31 @@ export class ResultWaiter {
   private readonly recentDone = new Map<string, true>();
   /** Results of tasks this process ran while nobody waited. */
   private readonly recentResults = new Map<string, unknown>();
-  private listening: Promise<{ unlisten(): Promise<void> }> | undefined;
+  private listening: Promise<() => void> | undefined;
   private toFetch = new Set<string>();
   private fetching = false;
 
   constructor(
+    private readonly notifier: Notifier,
     private readonly sql: Sql,
     private readonly log: Logger,
   ) {}
 
   /** Starts listening; a task enqueued after this resolves cannot finish unseen. */
   async ready(): Promise<void> {
-    this.listening ??= this.sql.listen('tableos_task_done', (payload) => {
-      for (const id of payload.split(',')) {
-        if (this.waiters.has(id)) this.toFetch.add(id);
-        else remember(this.recentDone, id, true, RECENT_IDS);
-      }
-      this.fetch();
+    this.listening ??= this.notifier.subscribe('tableos_task_done', {
+      onPayload: (payload) => {
+        for (const id of payload.split(',')) {
+          if (this.waiters.has(id)) this.toFetch.add(id);
+          else remember(this.recentDone, id, true, RECENT_IDS);
+        }
+        this.fetch();
+      },
+      // Tasks that finished while the connection was down sent notifications nobody got.
+      onRelisten: () => {
+        for (const id of this.waiters.keys()) this.toFetch.add(id);
+        this.fetch();
+      },
     });
     await this.listening;
   }
@@ -139,6 +148,6 @@ export class ResultWaiter {
   async close(): Promise<void> {
     const l = this.listening;
     this.listening = undefined;
-    if (l) await (await l).unlisten().catch(() => undefined);
+    if (l) (await l.catch(() => () => undefined))();
   }
 }

@@ -2,8 +2,8 @@
 // fallback), running registered handlers and reporting outcomes in grouped commits.
 import type { Logger } from '../kernel/logger.js';
 import { errorMessage } from '../kernel/errors.js';
-import type { TableOS } from '../tableos.js';
-import { Batcher } from './batcher.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { Batcher } from '../kernel/batcher.js';
 import * as proc from './procedures.js';
 import type { ResultWaiter } from './results.js';
 import type { TaskHandler, TaskRow, WorkerOptions } from './types.js';
@@ -14,7 +14,7 @@ export class Runner {
   private stopping = false;
   private readonly active = new Set<Promise<void>>();
   private readonly completer: Batcher<proc.Outcome, void>;
-  private listeners: { unlisten(): Promise<void> }[] = [];
+  private listeners: (() => void)[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Infinity;
@@ -23,13 +23,18 @@ export class Runner {
   readonly log: Logger;
 
   constructor(
-    private readonly os: TableOS,
+    private readonly os: Kernel,
     private readonly handlers: Map<string, TaskHandler>,
     private readonly results: ResultWaiter,
     private readonly opts: Required<Omit<WorkerOptions, 'memoryMb'>> & { memoryMb: number | null },
   ) {
-    this.log = os.log.child({ service: 'scheduler' });
-    this.completer = new Batcher((outs) => this.completeBatch(outs), 1000, 2);
+    this.log = os.logger('scheduler');
+    this.completer = Batcher.of((outs) => this.completeBatch(outs), {
+      maxInFlight: 2,
+      gather: 'none',
+      regather: false,
+      onFailure: 'retry-each',
+    });
   }
 
   get executorId(): string {
@@ -42,10 +47,12 @@ export class Runner {
   }
 
   async start(): Promise<void> {
-    const sql = this.os.sql;
+    const n = this.os.notifier;
+    // After a reconnect, work that arrived meanwhile raised notifications nobody got: poll.
+    const onRelisten = () => this.pollOnce();
     this.listeners.push(
-      await sql.listen('tableos_sched', (p) => this.onSched(p)),
-      await sql.listen('tableos_executor', (p) => this.onExecutor(p)),
+      await n.subscribe('tableos_sched', { onPayload: (p) => this.onSched(p), onRelisten }),
+      await n.subscribe('tableos_executor', { onPayload: (p) => this.onExecutor(p), onRelisten }),
     );
     await this.registerWorkers();
     this.os.executor!.on('lost', () => {
@@ -214,8 +221,8 @@ export class Runner {
       }),
     ]);
     clearTimeout(timer);
-    await this.completer.idle();
-    for (const l of this.listeners.splice(0)) await l.unlisten().catch(() => undefined);
+    await this.completer.drained();
+    for (const off of this.listeners.splice(0)) off();
     const requeued = await proc.releaseWorkers(this.os.sql, this.executorId);
     if (requeued > 0) this.log.warn({ requeued }, 'tasks still running at stop were re-queued');
   }

@@ -1,7 +1,8 @@
 // The scheduler service of one TableOS node: queues, enqueue with result handles, the
 // handler registry, and (on an executor) worker slots and cron firing.
-import type { TableOS } from '../tableos.js';
-import { Batcher } from './batcher.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Workflows } from '../workflows/service.js';
+import { Batcher } from '../kernel/batcher.js';
 import { CronRunner, addCron, pauseCron } from './cron.js';
 import { NotExecutorError, SchedulerInvalidError } from './errors.js';
 import * as proc from './procedures.js';
@@ -61,10 +62,18 @@ export class Scheduler {
   private runner: Runner | undefined;
   private cronRunner: CronRunner | undefined;
 
-  constructor(private readonly os: TableOS) {
-    this.results = new ResultWaiter(os.sql, os.log);
-    this.enqueuer = new Batcher((rows) => proc.enqueueBatch(this.os.sql, rows), 1000, 4);
-    os.onClose(() => this.stop());
+  constructor(
+    private readonly os: Kernel,
+    /** The workflows service that runs queued workflows. */
+    private readonly workflows: Workflows,
+  ) {
+    this.results = new ResultWaiter(os.notifier, os.sql, os.logger('scheduler'));
+    this.enqueuer = Batcher.of((rows) => proc.enqueueBatch(this.os.sql, rows), {
+      maxInFlight: 4,
+      gather: 'none',
+      regather: false,
+      onFailure: 'retry-each',
+    });
   }
 
   /** Maps a task kind to its handler in this process. Re-registering replaces it. */
@@ -156,7 +165,7 @@ export class Scheduler {
     const id = await enqueueWorkflow(this.os.sql, queue, name, args, opts, (payload, o) =>
       toRow(queue, WORKFLOW_TASK_KIND, payload, o),
     );
-    return this.os.workflows.handle<R>(id);
+    return this.workflows.handle<R>(id);
   }
 
   /** A handle on an existing task, by id. */
@@ -208,7 +217,7 @@ export class Scheduler {
     if (this.runner) return;
     // Queued workflows are tasks like any other: every executor can run the ones it registered.
     if (!this.handlers.has(WORKFLOW_TASK_KIND)) {
-      this.handlers.set(WORKFLOW_TASK_KIND, workflowTaskHandler(this.os));
+      this.handlers.set(WORKFLOW_TASK_KIND, workflowTaskHandler(this.workflows));
     }
     const partitions = opts.partitions ?? [0];
     if (!Array.isArray(partitions) || partitions.length === 0) {
@@ -226,17 +235,27 @@ export class Scheduler {
     this.runner = runner;
     await runner.start();
     // Changes to schedules arrive by NOTIFY and due ticks by timer; the long sleep is a fallback.
-    this.cronRunner = new CronRunner(this.os.sql, this.os.log, Math.max(o.pollMs, 30_000));
+    this.cronRunner = new CronRunner(
+      this.os.notifier,
+      this.os.sql,
+      this.os.logger('scheduler'),
+      Math.max(o.pollMs, 30_000),
+    );
     await this.cronRunner.start();
   }
 
   /** Stops running tasks here (handlers get drainMs to finish) and releases the slots. */
+  /** Stops this node's part in scheduling (as stop); the node calls it at close. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
   async stop(): Promise<void> {
     await this.cronRunner?.stop();
     this.cronRunner = undefined;
     await this.runner?.stop();
     this.runner = undefined;
-    await this.enqueuer.idle();
+    await this.enqueuer.drained();
     await this.results.close();
   }
 

@@ -10,7 +10,8 @@ import {
   WorkflowArgumentError,
   WorkflowNotFoundError,
 } from './errors.js';
-import { Notifier } from './notifier.js';
+import type { Notifier } from '../kernel/notifier.js';
+import { waitUntil } from '../kernel/wait.js';
 import {
   rowOutcome,
   toCallInfo,
@@ -68,17 +69,15 @@ export class WorkflowHandle<R = unknown> {
 }
 
 export class WorkflowAdmin {
-  readonly notifier: Notifier;
-  private readonly waiters = new Map<string, Set<() => void>>();
-  private statusSub: Promise<unknown> | undefined;
+  private statusSub: Promise<() => void> | undefined;
   readonly pollMs: number;
 
   constructor(
     readonly sql: Sql,
     readonly log: Logger,
+    readonly notifier: Notifier,
     opts: { pollMs?: number } = {},
   ) {
-    this.notifier = new Notifier(sql, log);
     this.pollMs = opts.pollMs ?? 5000;
   }
 
@@ -93,10 +92,7 @@ export class WorkflowAdmin {
     return this.statusSub;
   }
 
-  protected onStatus(_status: string, id: string): void {
-    const set = this.waiters.get(id);
-    if (set) for (const w of set) w();
-  }
+  protected onStatus(_status: string, _id: string): void {}
 
   handle<R = unknown>(id: string): WorkflowHandle<R> {
     return new WorkflowHandle<R>(this, checkId(id));
@@ -105,31 +101,23 @@ export class WorkflowAdmin {
   /** Waits (LISTEN/NOTIFY, slow poll as fallback) until the workflow is finished. */
   async waitOutcome(id: string, opts: WaitOptions = {}): Promise<Outcome> {
     const timeoutMs = checkMs(opts.timeoutMs, 'timeoutMs');
-    const end = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    await this.ensureStatusListener();
-    let wake: () => void = () => undefined;
-    const waiter = () => wake();
-    let set = this.waiters.get(id);
-    if (!set) this.waiters.set(id, (set = new Set()));
-    set.add(waiter);
-    try {
-      for (;;) {
-        const woken = new Promise<void>((r) => (wake = r));
+    const suffix = ` ${id}`;
+    const outcome = await waitUntil(
+      this.notifier,
+      async () => {
         const row = await this.require(id);
-        if (TERMINAL.has(row.status)) return rowOutcome(row);
-        const left = end - Date.now();
-        if (left <= 0) throw new WorkflowResultTimeoutError(id, timeoutMs ?? 0);
-        let t: NodeJS.Timeout | undefined;
-        await Promise.race([
-          woken,
-          new Promise((r) => (t = setTimeout(r, Math.min(left, this.pollMs)))),
-        ]);
-        clearTimeout(t);
-      }
-    } finally {
-      set.delete(waiter);
-      if (set.size === 0) this.waiters.delete(id);
-    }
+        return TERMINAL.has(row.status) ? rowOutcome(row) : undefined;
+      },
+      {
+        channel: 'tableos_wf',
+        deadline: timeoutMs === undefined ? Infinity : Date.now() + timeoutMs,
+        pollMs: this.pollMs,
+        // Payload: one `status id` line per change.
+        filter: (p) => p.split('\n').some((line) => line.endsWith(suffix)),
+      },
+    );
+    if (outcome === undefined) throw new WorkflowResultTimeoutError(id, timeoutMs ?? 0);
+    return outcome;
   }
 
   async readEvent(workflowId: string, key: string): Promise<{ found: boolean; value: unknown }> {
@@ -147,28 +135,21 @@ export class WorkflowAdmin {
     opts: WaitOptions = {},
   ): Promise<T | undefined> {
     checkId(workflowId);
-    const end = Date.now() + (checkMs(opts.timeoutMs, 'timeoutMs') ?? 0);
-    let wake: () => void = () => undefined;
-    const unsub = await this.notifier.subscribe('tableos_wf_event', (p) => {
-      if (p === workflowId) wake();
-    });
-    try {
-      for (;;) {
-        const woken = new Promise<void>((r) => (wake = r));
-        const ev = await this.readEvent(workflowId, key);
-        if (ev.found) return ev.value as T;
-        const left = end - Date.now();
-        if (left <= 0) return undefined;
-        let t: NodeJS.Timeout | undefined;
-        await Promise.race([
-          woken,
-          new Promise((r) => (t = setTimeout(r, Math.min(left, this.pollMs)))),
-        ]);
-        clearTimeout(t);
-      }
-    } finally {
-      unsub();
-    }
+    const deadline = Date.now() + (checkMs(opts.timeoutMs, 'timeoutMs') ?? 0);
+    const ev = await waitUntil(
+      this.notifier,
+      async () => {
+        const e = await this.readEvent(workflowId, key);
+        return e.found ? e : undefined;
+      },
+      {
+        channel: 'tableos_wf_event',
+        deadline,
+        pollMs: this.pollMs,
+        filter: (p) => p === workflowId,
+      },
+    );
+    return ev?.value as T | undefined;
   }
 
   /** Creates an enqueued run of a workflow by name, for an executor that has its code to run. */
@@ -301,6 +282,8 @@ export class WorkflowAdmin {
   }
 
   async close(): Promise<void> {
-    await this.notifier.close();
+    const sub = this.statusSub;
+    this.statusSub = undefined;
+    if (sub !== undefined) (await sub.catch(() => () => undefined))();
   }
 }

@@ -15,7 +15,8 @@ import {
   WorkflowArgumentError,
   WorkflowConflictError,
 } from './errors.js';
-import { faultPoint } from './fault-points.js';
+import { faultPoint } from '../kernel/fault.js';
+import { waitUntil } from '../kernel/wait.js';
 import type { CallRow } from './rows.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import type { CallRecord, CommitItem, DeferredStart } from './store.js';
@@ -139,7 +140,7 @@ export class WorkflowContext {
                    values (${this.workflowId}, ${seq}, ${kind}, ${name}, ${output}, ${started})`;
           return v;
         })) as R;
-        faultPoint('procedure-committed');
+        faultPoint('workflows:procedure-committed');
         return value;
       } catch (err) {
         const code = pgCode(err);
@@ -209,7 +210,7 @@ export class WorkflowContext {
         await this.flush();
         throw failure;
       }
-      faultPoint('step-effect-done');
+      faultPoint('workflows:step-effect-done');
       let output: string | null;
       try {
         output = serialize(value, `result of step ${s.name}`);
@@ -348,16 +349,18 @@ export class WorkflowContext {
     opts: { timeoutMs?: number } = {},
   ): Promise<T | undefined> {
     const read = () => this.rt.readEvent(workflowId, key);
+    // The wait's last read is the value recorded: one read when the event is there.
+    let last: { found: boolean; value: unknown } | undefined;
     await this.durableWait({
       channel: 'tableos_wf_event',
       timeoutMs: opts.timeoutMs ?? 60_000,
       filter: (p) => p === workflowId,
-      ready: async () => (await read()).found,
+      ready: async () => (last = await read()).found,
     });
     return this.recordValue(
       'get_event',
       `${workflowId}/${key}`,
-      async () => (await read()).value,
+      async () => (last ?? (await read())).value,
     ) as Promise<T | undefined>;
   }
 
@@ -383,22 +386,21 @@ export class WorkflowContext {
       });
       await this.flush();
     }
-    let wake: () => void = () => undefined;
-    const unsubscribe = await this.rt.notifier.subscribe(o.channel, (p) => {
-      if (o.filter === undefined || o.filter(p)) wake();
-    });
-    try {
-      for (;;) {
+    const ready = await waitUntil(
+      this.rt.notifier,
+      async () => {
         this.checkLive();
-        const woken = new Promise<void>((r) => (wake = r));
-        if (await o.ready()) return true;
-        const left = deadline - Date.now();
-        if (left <= 0) return false;
-        await this.race(Promise.race([woken, sleep(Math.min(left, this.rt.pollMs))]));
-      }
-    } finally {
-      unsubscribe();
-    }
+        return (await o.ready()) ? true : undefined;
+      },
+      {
+        channel: o.channel,
+        deadline,
+        pollMs: this.rt.pollMs,
+        ...(o.filter === undefined ? {} : { filter: o.filter }),
+        interrupt: (sleep) => this.race(sleep),
+      },
+    );
+    return ready === true;
   }
 
   private async recordValue<T>(kind: string, name: string, make: () => T | Promise<T>): Promise<T> {
@@ -490,7 +492,7 @@ export class WorkflowContext {
     if (s === undefined) return;
     if (err === undefined) {
       s.resolve();
-      faultPoint('start-committed');
+      faultPoint('workflows:start-committed');
     } else s.reject(err);
   }
 
@@ -567,7 +569,7 @@ export class WorkflowContext {
           `another run of workflow ${this.workflowId} recorded ${existing.kind ?? '?'} ${existing.name} at position ${mine.seq} first; this run stops`,
         );
       });
-      if (recs.some((r) => r.kind === 'step')) faultPoint('step-checkpointed');
+      if (recs.some((r) => r.kind === 'step')) faultPoint('workflows:step-checkpointed');
     })();
     return this.flushing;
   }

@@ -15,12 +15,10 @@ export {
   type WaitOptions as WorkflowWaitOptions,
 } from './admin.js';
 export { WorkflowContext, type ChildHandle, type DurableWaitOptions } from './context.js';
-export { TableOSClient } from './client.js';
 export { workflowMailbox, type WorkflowRecvOptions, type WorkflowSendOptions } from './messages.js';
 export * from './errors.js';
 export { MAX_PAYLOAD_BYTES as WORKFLOW_MAX_PAYLOAD_BYTES } from './serialize.js';
 export type { WorkflowInfo, CallInfo as WorkflowCallInfo } from './rows.js';
-export type { FaultPoint as WorkflowFaultPoint } from './fault-points.js';
 export type {
   Isolation as WorkflowIsolation,
   Outcome as WorkflowOutcome,

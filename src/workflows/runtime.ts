@@ -1,7 +1,7 @@
 // What a running workflow's context needs from the service that runs it.
 import type { Sql } from '../kernel/database.js';
 import type { Logger } from '../kernel/logger.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier } from '../kernel/notifier.js';
 import type { Store } from './store.js';
 import type { Outcome, WorkflowDef } from './types.js';
 

@@ -3,7 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { TableOSError } from '../kernel/errors.js';
-import type { TableOS } from '../tableos.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { WorkflowAdmin, WorkflowHandle, type WaitOptions } from './admin.js';
 import { WorkflowContext } from './context.js';
 import {
@@ -16,7 +16,7 @@ import {
   WorkflowNotFoundError,
   WorkflowTimeoutError,
 } from './errors.js';
-import { faultPoint } from './fault-points.js';
+import { faultPoint } from '../kernel/fault.js';
 import type { CallRow } from './rows.js';
 import { rowOutcome } from './rows.js';
 import type { ChildStart, Runtime } from './runtime.js';
@@ -87,17 +87,19 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   private readonly takeover: Takeover;
 
   constructor(
-    private readonly os: TableOS,
+    private readonly kernel: Kernel,
     opts: WorkflowsOptions = {},
   ) {
-    super(os.sql, os.log.child({ service: 'workflows' }), { pollMs: opts.pollMs ?? 3000 });
-    const inFlight = opts.maxInFlight ?? Math.max(2, os.config.poolSize - 2);
-    this.store = new Store(os.sql, () => this.os.executor?.id ?? null, {
+    super(kernel.sql, kernel.logger('workflows'), kernel.notifier, {
+      pollMs: opts.pollMs ?? 3000,
+    });
+    const inFlight = opts.maxInFlight ?? Math.max(2, kernel.config.poolSize - 2);
+    this.store = new Store(kernel.sql, () => this.kernel.executorId ?? null, {
       maxInFlight: inFlight,
       maxBatch: 500,
     });
     this.takeover = new Takeover({
-      sql: os.sql,
+      sql: kernel.sql,
       notifier: this.notifier,
       log: this.log,
       pollMs: this.pollMs,
@@ -113,11 +115,11 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     });
     // Re-registered under a new id after losing the lease: re-claim this node's own runs
     // (still going here) before another executor does.
-    os.executor?.on('lost', () => this.takeover.schedule(null));
+    kernel.executor?.on('lost', () => this.takeover.schedule(null));
   }
 
   private get executorId(): string | undefined {
-    return this.os.executor?.id;
+    return this.kernel.executorId;
   }
 
   procedure<A extends unknown[], R>(
@@ -285,7 +287,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
         `workflow id ${id} is already used by a run of ${row.name}, not ${def.name}`,
       );
     }
-    faultPoint('start-committed');
+    faultPoint('workflows:start-committed');
     if (row.created && !enqueue && !this.running.has(id))
       this.launch(def, id, list, new Map<number, CallRow>(), row.deadline);
   }
@@ -430,7 +432,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       }
     }
     if (failed) fin = { id, status: 'error', output: null, error: serializeError(error) };
-    faultPoint('finish-before-commit');
+    faultPoint('workflows:finish-before-commit');
     // The last checkpoints and the finish travel in one statement.
     const start = ctx.takeDeferredStart();
     const items: CommitItem[] = [
@@ -446,7 +448,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       throw err;
     }
     ctx.startWritten();
-    faultPoint('finish-committed');
+    faultPoint('workflows:finish-committed');
     // Another run recorded a different result at one of these positions: this run's finish
     // was refused, and that run's outcome is the one that counts.
     if (diverged(items, results)) return super.waitOutcome(id);

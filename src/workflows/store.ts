@@ -2,7 +2,7 @@
 // so concurrent workflows share one statement (one round trip, one commit) per batch.
 import type { Sql } from '../kernel/database.js';
 import { QueryError } from '../kernel/errors.js';
-import { Batcher } from './batcher.js';
+import { Batcher } from '../kernel/batcher.js';
 
 export interface StartItem {
   id: string;
@@ -82,8 +82,8 @@ export class Store {
     private readonly executorId: () => string | null,
     opts: { maxInFlight: number; maxBatch: number },
   ) {
-    this.starts = new Batcher((items) => this.flushStarts(items), opts);
-    this.commits = new Batcher((items) => this.flushCommits(items), opts);
+    this.starts = Batcher.of((items) => this.flushStarts(items), opts);
+    this.commits = Batcher.of((items) => this.flushCommits(items), opts);
   }
 
   private async flushStarts(items: StartItem[]): Promise<StartResult[]> {

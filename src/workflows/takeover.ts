@@ -3,7 +3,7 @@
 // covers any that were missed.
 import type { Sql } from '../kernel/database.js';
 import type { Logger } from '../kernel/logger.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier } from '../kernel/notifier.js';
 import type { CallRow } from './rows.js';
 
 export interface ClaimedRun {

@@ -1,13 +1,13 @@
 // Shared setup for fs tests: a TableOS on its own database and the root file system.
 import crypto from 'node:crypto';
 import { expect } from 'vitest';
-import { fs, type FileSystem } from '../../src/fs/index.js';
+import { type FileSystem } from '../../src/fs/index.js';
 import type { TableOS } from '../../src/tableos.js';
 import { openTestOS } from '../support/db.js';
 
 export async function openFs(): Promise<{ os: TableOS; root: FileSystem }> {
   const os = await openTestOS({ executor: false, poolSize: 8 });
-  return { os, root: fs(os) };
+  return { os, root: os.fs };
 }
 
 /** Expects a promise to fail with the given POSIX code; returns the error. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
@@ -6,11 +5,16 @@ import nodeOs from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exportTree, importTree, type FileSystem, type Progress } from '../../src/fs/index.js';
+import {
+  exportTree,
+  importTree,
+  type FileSystem,
+  type FsTransferProgress as Progress,
+} from '../../src/fs/index.js';
 import type { TableOS } from '../../src/tableos.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
+import { runFixture, type FixtureExit } from '../support/spawn.js';
 import { sha } from './helpers.js';
-import { fs } from '../../src/fs/index.js';
 
 // A real tree from this machine. /usr/include/linux (about 800 entries, 6.5 MB) stands in
 // for all of /usr/include (129 MB) to keep the suite fast; the code path is the same.
@@ -24,7 +28,7 @@ let root: FileSystem;
 beforeAll(async () => {
   url = await createTestDatabase();
   os = await openTestOS({ databaseUrl: url, executor: false });
-  root = fs(os);
+  root = os.fs;
 });
 
 /** `find DIR` output as paths relative to DIR, sorted. */
@@ -46,17 +50,10 @@ async function localHashes(dir: string): Promise<Map<string, string>> {
   return m;
 }
 
-function runChild(
-  args: string[],
-  fault?: string,
-): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], {
-      env: { ...process.env, DATABASE_URL: url, TABLEOS_FS_FAULT: fault ?? '' },
-      stdio: 'ignore',
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+function runChild(args: string[], fault?: string): Promise<FixtureExit> {
+  return runFixture(FIXTURE, {
+    args,
+    env: { DATABASE_URL: url, TABLEOS_FAULT: fault === undefined ? undefined : `fs:${fault}` },
   });
 }
 

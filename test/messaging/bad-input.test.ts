@@ -18,7 +18,7 @@ describe('bad input', () => {
     await m.send('ok', 'first');
     const before = await m.stats();
 
-    const unknown = await m.recv('nobody-here', { timeout: 100 }).catch((e: unknown) => e);
+    const unknown = await m.recv('nobody-here', { timeoutMs: 100 }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(MailboxNotFoundError);
     expect((unknown as MailboxNotFoundError).code).toBe('TABLEOS_MESSAGING_NO_MAILBOX');
     expect((unknown as Error).message).toMatch(/no mailbox named "nobody-here"/);
@@ -33,7 +33,7 @@ describe('bad input', () => {
     // Just under the limit is fine.
     await m.send('ok', 'y'.repeat(MAX_MESSAGE_BYTES - 2));
     expect(
-      (await m.recvBatch<string>('ok', 5, { timeout: 100 })).map((x) => x.body.length),
+      (await m.recvBatch<string>('ok', 5, { timeoutMs: 100 })).map((x) => x.body.length),
     ).toEqual([5, MAX_MESSAGE_BYTES - 2]);
     await m.send('ok', 'first');
 
@@ -41,7 +41,7 @@ describe('bad input', () => {
       await expect(m.send('ok', 1, { topic: topic as string })).rejects.toBeInstanceOf(
         BadTopicError,
       );
-      await expect(m.recv('ok', { topic: topic as string, timeout: 10 })).rejects.toBeInstanceOf(
+      await expect(m.recv('ok', { topic: topic as string, timeoutMs: 10 })).rejects.toBeInstanceOf(
         BadTopicError,
       );
     }
@@ -58,7 +58,7 @@ describe('bad input', () => {
       42,
     ]) {
       await expect(m.send(name as string, 1)).rejects.toBeInstanceOf(BadMailboxNameError);
-      await expect(m.recv(name as string, { timeout: 10 })).rejects.toBeInstanceOf(
+      await expect(m.recv(name as string, { timeoutMs: 10 })).rejects.toBeInstanceOf(
         BadMailboxNameError,
       );
     }
@@ -66,11 +66,11 @@ describe('bad input', () => {
     await expect(m.multicast([], 1)).rejects.toBeInstanceOf(BadOptionError);
 
     for (const timeout of [0, -5, Number.NaN, Infinity, '100']) {
-      const e = await m.recv('ok', { timeout: timeout as number }).catch((x: unknown) => x);
+      const e = await m.recv('ok', { timeoutMs: timeout as number }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(BadOptionError);
-      expect((e as Error).message).toMatch(/timeout must be a positive number of milliseconds/);
+      expect((e as Error).message).toMatch(/timeoutMs must be a positive number of milliseconds/);
     }
-    await expect(m.call('ok', 1, { timeout: 0 })).rejects.toBeInstanceOf(BadOptionError);
+    await expect(m.call('ok', 1, { timeoutMs: 0 })).rejects.toBeInstanceOf(BadOptionError);
     await expect(m.recvBatch('ok', 0)).rejects.toBeInstanceOf(BadOptionError);
     await expect(m.recvBatch('ok', 1.5)).rejects.toBeInstanceOf(BadOptionError);
 

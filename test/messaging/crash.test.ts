@@ -1,34 +1,13 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openTestOS } from '../support/db.js';
+import { runFixture, type FixtureExit } from '../support/spawn.js';
 
 const PEER = fileURLToPath(new URL('./fixtures/peer.ts', import.meta.url));
 
-function runPeer(
-  url: string,
-  args: string[],
-  fault?: { name: string; at?: number },
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PEER, ...args], {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        FAULT: fault?.name ?? '',
-        FAULT_AT: String(fault?.at ?? 1),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
+/** fault is a TABLEOS_FAULT spec for the peer: `test:<point>@<nth pass>`. */
+function runPeer(url: string, args: string[], fault?: `test:${string}`): Promise<FixtureExit> {
+  return runFixture(PEER, { args, env: { DATABASE_URL: url, TABLEOS_FAULT: fault } });
 }
 
 describe('crash safety (SIGKILL at named points)', () => {
@@ -40,11 +19,11 @@ describe('crash safety (SIGKILL at named points)', () => {
     await os.sql`create table public.delivered (msg_id text not null)`;
     const N = 30;
     const killed = [
-      await runPeer(url, ['sender', String(N)], { name: 'after-send', at: 10 }),
-      await runPeer(url, ['receiver', String(N)], { name: 'after-consume', at: 4 }),
-      await runPeer(url, ['receiver', String(N)], { name: 'after-commit', at: 3 }),
-      await runPeer(url, ['sender', String(N)], { name: 'after-send', at: 7 }),
-      await runPeer(url, ['receiver', String(N)], { name: 'after-consume', at: 2 }),
+      await runPeer(url, ['sender', String(N)], 'test:after-send@10'),
+      await runPeer(url, ['receiver', String(N)], 'test:after-consume@4'),
+      await runPeer(url, ['receiver', String(N)], 'test:after-commit@3'),
+      await runPeer(url, ['sender', String(N)], 'test:after-send@7'),
+      await runPeer(url, ['receiver', String(N)], 'test:after-consume@2'),
     ];
     for (const k of killed) expect(k.signal, k.stderr).toBe('SIGKILL');
     const done = await Promise.all([
@@ -69,7 +48,7 @@ describe('crash safety (SIGKILL at named points)', () => {
     const url = os.config.databaseUrl!;
     await os.sql`create table public.processed (msg_id text not null, deliveries int not null)`;
     for (let i = 1; i <= 5; i++) await os.messaging.send('jobs', { i }, { id: `j-${i}` });
-    const k = await runPeer(url, ['acker'], { name: 'before-ack', at: 3 });
+    const k = await runPeer(url, ['acker'], 'test:before-ack@3');
     expect(k.signal, k.stderr).toBe('SIGKILL');
     const d = await runPeer(url, ['acker']);
     expect(d.code, d.stderr).toBe(0);
@@ -92,8 +71,8 @@ describe('crash safety (SIGKILL at named points)', () => {
     const url = os.config.databaseUrl!;
     await os.sql`create table public.handled (n int not null)`;
     await os.messaging.createMailbox('crashy');
-    const reply = os.messaging.call<number>('crashy', { n: 21 }, { timeout: 50_000 });
-    const k = await runPeer(url, ['server', '20000'], { name: 'in-handler' });
+    const reply = os.messaging.call<number>('crashy', { n: 21 }, { timeoutMs: 50_000 });
+    const k = await runPeer(url, ['server', '20000'], 'test:in-handler');
     expect(k.signal, k.stderr).toBe('SIGKILL');
     const second = runPeer(url, ['server', '1500']);
     expect(await reply).toBe(42);

@@ -7,14 +7,14 @@ describe('delivery guarantees', () => {
     const os = await openTestOS({ executor: false });
     const m = os.messaging;
     await m.send('work', 'job-1');
-    const first = await m.recv('work', { ack: true, leaseMs: 1000, timeout: 100 });
+    const first = await m.recv('work', { ack: true, leaseMs: 1000, timeoutMs: 100 });
     expect(first?.body).toBe('job-1');
     expect(first?.deliveries).toBe(1);
     // Under the lease nobody else gets it.
-    expect(await m.recv('work', { timeout: 50 })).toBeUndefined();
+    expect(await m.recv('work', { timeoutMs: 50 })).toBeUndefined();
     expect((await m.stats('work'))[0]).toMatchObject({ pending: 0, leased: 1 });
     await new Promise((r) => setTimeout(r, 1100));
-    const again = await m.recv('work', { ack: true, leaseMs: 5000, timeout: 1000 });
+    const again = await m.recv('work', { ack: true, leaseMs: 5000, timeoutMs: 1000 });
     expect(again?.seq).toBe(first?.seq);
     expect(again?.deliveries).toBe(2);
     expect(await m.ack([again!])).toBe(1);
@@ -113,7 +113,7 @@ describe('delivery guarantees', () => {
     const drain = async (os: typeof a, ack: boolean) => {
       const got: number[] = [];
       for (;;) {
-        const batch = await os.messaging.recvBatch<number>('shared', 7, { timeout: 200, ack });
+        const batch = await os.messaging.recvBatch<number>('shared', 7, { timeoutMs: 200, ack });
         if (batch.length === 0) return got;
         if (ack) await os.messaging.ack(batch);
         got.push(...batch.map((m) => m.body));

@@ -43,7 +43,7 @@ describe('request/response', () => {
     expect((e as Error).message).toMatch(/service "fails" failed: bad request: no/);
     expect(await os.messaging.call('fails', 'good')).toBe('GOOD');
     await srv.stop();
-    const t = await os.messaging.call('fails', 'x', { timeout: 200 }).catch((x: unknown) => x);
+    const t = await os.messaging.call('fails', 'x', { timeoutMs: 200 }).catch((x: unknown) => x);
     expect(t).toBeInstanceOf(CallTimeoutError);
     // The unanswered request stays in the mailbox for a later server.
     const left = await os.messaging.peek('fails');
@@ -73,7 +73,7 @@ describe('request/response', () => {
     );
     await a.stop();
     expect(await m.call('svc-b', 5)).toBe(50);
-    await expect(m.call('svc-a', 1, { timeout: 300 })).rejects.toBeInstanceOf(CallTimeoutError);
+    await expect(m.call('svc-a', 1, { timeoutMs: 300 })).rejects.toBeInstanceOf(CallTimeoutError);
     await b.stop();
     // Served again after every loop stopped.
     const a2 = await m.serve('svc-a', (x: number) => -x);

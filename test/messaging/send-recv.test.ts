@@ -11,7 +11,7 @@ describe('send and receive', () => {
         m.send('inbox', { n: i, from: i % 2 ? 'odd' : 'even' }, { from: i % 2 ? 'odd' : 'even' }),
       ),
     );
-    const got = await m.recvBatch<{ n: number }>('inbox', 100, { timeout: 1000 });
+    const got = await m.recvBatch<{ n: number }>('inbox', 100, { timeoutMs: 1000 });
     expect(got).toHaveLength(40);
     for (const sender of ['odd', 'even']) {
       const ns = got.filter((g) => g.sender === sender).map((g) => g.body.n);
@@ -34,11 +34,11 @@ describe('send and receive', () => {
       ['b1', 'beta'],
       ['none', undefined],
     ]);
-    const b = await m.recv('box', { topic: 'beta', timeout: 100 });
+    const b = await m.recv('box', { topic: 'beta', timeoutMs: 100 });
     expect(b?.body).toBe('b1');
     expect(b?.deliveries).toBe(1);
     expect(b?.sender).toBe(m.address);
-    expect(await m.recv('box', { topic: 'beta', timeout: 50 })).toBeUndefined();
+    expect(await m.recv('box', { topic: 'beta', timeoutMs: 50 })).toBeUndefined();
     expect((await m.recv('box'))?.body).toBe('a1');
     expect((await m.recv('box'))?.body).toBe('none');
     const [s] = await m.stats('box');
@@ -50,7 +50,7 @@ describe('send and receive', () => {
     const sender = await openTestOS({ executor: false, databaseUrl: dbUrl(receiver) });
     await receiver.messaging.createMailbox('waiter');
     const t0 = Date.now();
-    const pending = receiver.messaging.recv<string>('waiter', { timeout: 20_000 });
+    const pending = receiver.messaging.recv<string>('waiter', { timeoutMs: 20_000 });
     await new Promise((r) => setTimeout(r, 300));
     await sender.messaging.send('waiter', 'wake up');
     const got = await pending;
@@ -63,9 +63,9 @@ describe('send and receive', () => {
     const os = await openTestOS({ executor: false });
     await os.messaging.createMailbox('quiet');
     const t0 = Date.now();
-    expect(await os.messaging.recv('quiet', { timeout: 250 })).toBeUndefined();
+    expect(await os.messaging.recv('quiet', { timeoutMs: 250 })).toBeUndefined();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(240);
-    expect(await os.messaging.recvBatch('quiet', 5, { timeout: 50 })).toEqual([]);
+    expect(await os.messaging.recvBatch('quiet', 5, { timeoutMs: 50 })).toEqual([]);
   });
 
   it('multicasts in one transaction: every receiver gets it, or none does', async () => {
@@ -74,7 +74,7 @@ describe('send and receive', () => {
     const r = await m.multicast(['m1', 'm2', 'm3'], { hello: 'all' });
     expect(r.seqs).toHaveLength(3);
     for (const box of ['m1', 'm2', 'm3']) {
-      expect((await m.recv(box, { timeout: 100 }))?.body).toEqual({ hello: 'all' });
+      expect((await m.recv(box, { timeoutMs: 100 }))?.body).toEqual({ hello: 'all' });
     }
     // A failure at the third receiver must roll back the first two.
     await os.sql`create function public.boom() returns trigger language plpgsql as $$
@@ -100,12 +100,12 @@ describe('send and receive', () => {
       'x',
     );
     const got = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => m.recv(`fan${i}`, { timeout: 1000 })),
+      Array.from({ length: 10 }, (_, i) => m.recv(`fan${i}`, { timeoutMs: 1000 })),
     );
     expect(got.map((g) => g?.mailbox)).toEqual(Array.from({ length: 10 }, (_, i) => `fan${i}`));
     const two = await Promise.all([
-      m.recv('fan0', { timeout: 100 }),
-      m.recv('fan1', { timeout: 100 }),
+      m.recv('fan0', { timeoutMs: 100 }),
+      m.recv('fan1', { timeoutMs: 100 }),
     ]);
     expect(two).toEqual([undefined, undefined]);
   });
@@ -116,7 +116,7 @@ describe('send and receive', () => {
     await first.messaging.send('durable', { kept: true }, { topic: 'x' });
     await first.close();
     const second = await openTestOS({ executor: false, databaseUrl: url });
-    const got = await second.messaging.recv('durable', { timeout: 1000 });
+    const got = await second.messaging.recv('durable', { timeoutMs: 1000 });
     expect(got).toMatchObject({ body: { kept: true }, topic: 'x', mailbox: 'durable' });
   });
 });

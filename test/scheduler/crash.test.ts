@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { scheduler } from '../../src/scheduler/index.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
+import { startFixture } from '../support/spawn.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 
@@ -10,15 +9,12 @@ describe('executor death', () => {
   it('re-queues the running tasks of a killed executor and runs them elsewhere', async () => {
     const url = await createTestDatabase();
     const os = await openTestOS({ databaseUrl: url, heartbeatMs: 100, leaseMs: 400 });
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('crash');
     // This node has no handler yet, so its slots take no 'hang' tasks.
     await s.start({ capacity: 4, pollMs: 300 });
 
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-      env: { ...process.env, DATABASE_URL: url },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child, exited } = startFixture(FIXTURE, { env: { DATABASE_URL: url } });
     const started = new Set<string>();
     let out = '';
     const seen = (pred: () => boolean) =>
@@ -29,7 +25,10 @@ describe('executor death', () => {
           for (const m of out.matchAll(/started (\d+)/g)) started.add(m[1]!);
           check();
         });
-        child.on('exit', () => reject(new Error(`worker exited early: ${out}`)));
+        void exited.then(
+          (e) => reject(new Error(`worker exited early: ${out}${e.stderr}`)),
+          reject,
+        );
         check();
       });
     await seen(() => out.includes('ready'));

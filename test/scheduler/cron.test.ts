@@ -3,7 +3,6 @@ import {
   SchedulerInvalidError,
   UnknownCronError,
   UnknownQueueError,
-  scheduler,
 } from '../../src/scheduler/index.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
@@ -15,11 +14,11 @@ describe('cron', () => {
     const nodes = await Promise.all([1, 2, 3].map(() => openTestOS({ databaseUrl: url })));
     const ticks: string[] = [];
     for (const os of nodes) {
-      scheduler(os).register('tick', (p: { tick: string }) => void ticks.push(p.tick));
+      os.scheduler.register('tick', (p: { tick: string }) => void ticks.push(p.tick));
     }
-    const s = scheduler(nodes[0]!);
+    const s = nodes[0]!.scheduler;
     await s.queue('cron');
-    for (const os of nodes) await scheduler(os).start({ pollMs: 1000 });
+    for (const os of nodes) await os.scheduler.start({ pollMs: 1000 });
     await s.cron.add('every-second', '* * * * * *', { queue: 'cron', kind: 'tick', payload: {} });
     await sleep(3300);
     await s.cron.pause('every-second');
@@ -34,7 +33,7 @@ describe('cron', () => {
 
   it('backfills missed ticks only when asked', async () => {
     const os = await openTestOS();
-    const s = scheduler(os);
+    const s = os.scheduler;
     s.register('t', () => 1);
     await s.queue('c');
     await s.cron.add('fill', '*/1 * * * * *', { queue: 'c', kind: 't', backfill: true });
@@ -60,7 +59,7 @@ describe('cron', () => {
 
   it('validates expressions, zones, queues and names', async () => {
     const os = await openTestOS({ executor: false });
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('c');
     await expect(s.cron.add('x', 'not a cron', { queue: 'c', kind: 'k' })).rejects.toBeInstanceOf(
       SchedulerInvalidError,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { scheduler } from '../../src/scheduler/index.js';
 import type { TableOS } from '../../src/tableos.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
@@ -22,7 +21,7 @@ async function cluster(register: (os: TableOS, sample: () => Promise<void>) => v
     peaks.perKey = Math.max(peaks.perKey, r!.per_key);
   };
   for (const os of nodes) register(os, sample);
-  for (const os of nodes) await scheduler(os).start({ capacity: 8, pollMs: 500 });
+  for (const os of nodes) await os.scheduler.start({ capacity: 8, pollMs: 500 });
   return { nodes, peaks };
 }
 
@@ -35,9 +34,9 @@ const work = (sample: () => Promise<void>) => async () => {
 describe('queue limits under concurrency', () => {
   it('global concurrency is never exceeded', async () => {
     const { nodes, peaks } = await cluster((os, sample) =>
-      scheduler(os).register('w', work(sample)),
+      os.scheduler.register('w', work(sample)),
     );
-    const s = scheduler(nodes[0]!);
+    const s = nodes[0]!.scheduler;
     await s.queue('g', { concurrency: 3 });
     const hs = await Promise.all(Array.from({ length: 24 }, () => s.enqueue('g', 'w')));
     await Promise.all(hs.map((h) => h.result()));
@@ -46,9 +45,9 @@ describe('queue limits under concurrency', () => {
 
   it('per-executor concurrency is never exceeded', async () => {
     const { nodes, peaks } = await cluster((os, sample) =>
-      scheduler(os).register('w', work(sample)),
+      os.scheduler.register('w', work(sample)),
     );
-    const s = scheduler(nodes[0]!);
+    const s = nodes[0]!.scheduler;
     await s.queue('e', { perExecutor: 2 });
     const hs = await Promise.all(Array.from({ length: 24 }, () => s.enqueue('e', 'w')));
     await Promise.all(hs.map((h) => h.result()));
@@ -59,12 +58,12 @@ describe('queue limits under concurrency', () => {
   it('per-key concurrency keeps one tenant from starving the others', async () => {
     const order: string[] = [];
     const { nodes, peaks } = await cluster((os, sample) =>
-      scheduler(os).register('w', async (p: { t: string }) => {
+      os.scheduler.register('w', async (p: { t: string }) => {
         await work(sample)();
         order.push(p.t);
       }),
     );
-    const s = scheduler(nodes[0]!);
+    const s = nodes[0]!.scheduler;
     await s.queue('k', { perKey: 2 });
     await s.pause('k');
     const big = await Promise.all(
@@ -81,8 +80,8 @@ describe('queue limits under concurrency', () => {
   });
 
   it('rate limit: at most N starts per period', async () => {
-    const { nodes } = await cluster((os) => scheduler(os).register('w', () => 1));
-    const s = scheduler(nodes[0]!);
+    const { nodes } = await cluster((os) => os.scheduler.register('w', () => 1));
+    const s = nodes[0]!.scheduler;
     await s.queue('r', { rateLimit: { count: 4, periodMs: 400 } });
     const hs = await Promise.all(Array.from({ length: 12 }, () => s.enqueue('r', 'w')));
     await Promise.all(hs.map((h) => h.result()));

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { scheduler } from '../../src/scheduler/index.js';
 import type { TableOS } from '../../src/tableos.js';
 import { openTestOS } from '../support/db.js';
 
@@ -22,7 +21,7 @@ describe('placement policies', () => {
   it('fifo fills workers in registration order', async () => {
     const os = await openTestOS({ executor: false });
     await twoWorkers(os);
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('q', { policy: 'fifo' });
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await s.enqueue('q', 'k')).id);
@@ -32,7 +31,7 @@ describe('placement policies', () => {
   it('least_loaded spreads tasks, and the policy swaps at run time', async () => {
     const os = await openTestOS({ executor: false });
     await twoWorkers(os);
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('q', { policy: 'least_loaded' });
     const a = await s.enqueue('q', 'k');
     const b = await s.enqueue('q', 'k');
@@ -46,7 +45,7 @@ describe('placement policies', () => {
   it('locality prefers the worker holding the data shard', async () => {
     const os = await openTestOS({ executor: false });
     await twoWorkers(os);
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('q', { policy: 'locality' });
     const a = await s.enqueue('q', 'k', null, { localityKey: 's2' });
     const b = await s.enqueue('q', 'k', null, { localityKey: 's2' });
@@ -66,7 +65,7 @@ describe('placement policies', () => {
     await os.sql.unsafe(`
       create function public.newest_first(t tableos.task, c tableos.worker[]) returns text
       language sql stable as $$ select w.id from unnest(c) w order by w.seq desc limit 1 $$`);
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.addPolicy('newest_first', 'public.newest_first', 'latest registered worker');
     await s.queue('q');
     await s.setPolicy('q', 'newest_first');
@@ -79,7 +78,7 @@ describe('placement policies', () => {
   it('places a task only where its memory is free, and gives it back at the end', async () => {
     const os = await openTestOS({ executor: false });
     await twoWorkers(os, [100, 1000]);
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('q');
     const big = await s.enqueue('q', 'k', null, { memoryMb: 500 });
     const bigger = await s.enqueue('q', 'k', null, { memoryMb: 600 });
@@ -106,7 +105,7 @@ describe('placement policies', () => {
     const os = await openTestOS({ executor: false });
     await os.sql`select tableos.executor_register('solo', 'h', 1, 'x', 60000)`;
     await os.sql`select * from tableos.sched_worker_register('solo', 0, 2, 100, '{}', ${['a', 'b']}::text[])`;
-    const s = scheduler(os);
+    const s = os.scheduler;
     for (const policy of ['fifo', 'least_loaded', 'locality']) {
       await s.queue(`q-${policy}`, { policy });
     }

@@ -5,7 +5,6 @@ import {
   UnknownPolicyError,
   UnknownQueueError,
   UnknownTaskError,
-  scheduler,
 } from '../../src/scheduler/index.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
@@ -14,7 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('queues', () => {
   it('runs an enqueued task and returns its result through the handle', async () => {
     const os = await openTestOS();
-    const s = scheduler(os);
+    const s = os.scheduler;
     s.register('add', (p: { a: number; b: number }) => p.a + p.b);
     await s.queue('math');
     await s.start({ capacity: 4, pollMs: 1000 });
@@ -29,7 +28,7 @@ describe('queues', () => {
 
   it('reports a failing handler as TaskFailedError after its attempts', async () => {
     const os = await openTestOS();
-    const s = scheduler(os);
+    const s = os.scheduler;
     let calls = 0;
     s.register('boom', () => {
       calls++;
@@ -47,7 +46,7 @@ describe('queues', () => {
 
   it('runs higher priority first, and honours delay', async () => {
     const os = await openTestOS();
-    const s = scheduler(os);
+    const s = os.scheduler;
     const order: number[] = [];
     s.register('rec', (p: { n: number }) => void order.push(p.n));
     await s.queue('p');
@@ -73,7 +72,7 @@ describe('queues', () => {
 
   it('deduplicates by key while the task is live', async () => {
     const os = await openTestOS();
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('d');
     await s.pause('d');
     const a = await s.enqueue('d', 'x', { v: 1 }, { dedupKey: 'k1' });
@@ -94,7 +93,7 @@ describe('queues', () => {
 
   it('rejects bad input with clear errors and changes nothing', async () => {
     const os = await openTestOS({ executor: false });
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('ok');
     await expect(s.enqueue('nope', 'k')).rejects.toBeInstanceOf(UnknownQueueError);
     await expect(s.enqueue('ok', '')).rejects.toBeInstanceOf(SchedulerInvalidError);
@@ -122,7 +121,7 @@ describe('queues', () => {
 
   it('one caller’s bad input in a batch does not fail the others', async () => {
     const os = await openTestOS({ executor: false });
-    const s = scheduler(os);
+    const s = os.scheduler;
     await s.queue('good');
     const results = await Promise.allSettled([
       s.enqueue('good', 'k', 1),
@@ -137,7 +136,7 @@ describe('queues', () => {
 describe('handles', () => {
   it('gives the result of a task that finished before anyone asked', async () => {
     const os = await openTestOS();
-    const s = scheduler(os);
+    const s = os.scheduler;
     s.register('ok', (p: number) => p * 2);
     s.register('bad', () => {
       throw new Error('no');
@@ -156,11 +155,11 @@ describe('handles', () => {
   it('waits on a task by id from another node, and rejects an unknown id', async () => {
     const worker = await openTestOS();
     const client = await openTestOS({ databaseUrl: worker.config.databaseUrl!, executor: false });
-    const w = scheduler(worker);
+    const w = worker.scheduler;
     w.register('echo', (p: unknown) => ({ echoed: p }));
     await w.queue('h');
     await w.start({ pollMs: 1000 });
-    const c = scheduler(client);
+    const c = client.scheduler;
     const h = await c.enqueue('h', 'echo', [1, 'two']);
     expect(await c.handle(h.id).result()).toEqual({ echoed: [1, 'two'] });
     await expect(c.handle('987654').result()).rejects.toBeInstanceOf(UnknownTaskError);
@@ -175,7 +174,7 @@ describe('executor stop', () => {
   it('releases its slots at close and re-queues what it could not finish', async () => {
     const url = await createTestDatabase();
     const a = await openTestOS({ databaseUrl: url });
-    const s = scheduler(a);
+    const s = a.scheduler;
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     s.register('slow', async () => {
@@ -193,8 +192,8 @@ describe('executor stop', () => {
     const [w] = await b.sql<{ status: string; running: number }[]>`
       select status, running from tableos.worker where executor_id = ${id}`;
     expect(w).toEqual({ status: 'stopped', running: 0 });
-    const t = await scheduler(b).task(h.id);
+    const t = await b.scheduler.task(h.id);
     expect([t.state, t.executor_id, t.attempts]).toEqual(['queued', null, 1]);
-    expect((await scheduler(b).getQueue('stop')).running).toBe(0);
+    expect((await b.scheduler.getQueue('stop')).running).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 // Kills real executor processes with SIGKILL at each named fault point, then lets another
 // process take over, and checks that every run completes with each effect exactly once.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
+import { runFixture, type FixtureExit } from '../support/spawn.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 const pools: postgres.Sql[] = [];
@@ -12,29 +12,10 @@ afterAll(async () => {
   for (const p of pools) await p.end();
 });
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runWorker(url: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-      env: { ...process.env, DATABASE_URL: url, TABLEOS_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+function runWorker(url: string, env: Record<string, string>): Promise<FixtureExit> {
+  return runFixture(WORKER, {
+    env: { DATABASE_URL: url, TABLEOS_LOG_LEVEL: 'silent', ...env },
+    timeoutMs: 30_000,
   });
 }
 
@@ -55,7 +36,10 @@ describe('crash safety: SIGKILL at each fault point, then takeover', () => {
       const url = await createTestDatabase();
       const sql = postgres(url, { max: 2, onnotice: () => undefined });
       pools.push(sql);
-      const crashed = await runWorker(url, { START: String(RUNS), TABLEOS_FAULT: point });
+      const crashed = await runWorker(url, {
+        START: String(RUNS),
+        TABLEOS_FAULT: `workflows:${point}`,
+      });
       expect(crashed.signal).toBe('SIGKILL');
       const after = await runWorker(url, { START: String(RUNS) });
       expect(after.stderr).toBe('');
@@ -92,7 +76,10 @@ describe('crash safety: SIGKILL at each fault point, then takeover', () => {
       const url = await createTestDatabase();
       const sql = postgres(url, { max: 2, onnotice: () => undefined });
       pools.push(sql);
-      const crashed = await runWorker(url, { GENERATED: String(RUNS), TABLEOS_FAULT: point });
+      const crashed = await runWorker(url, {
+        GENERATED: String(RUNS),
+        TABLEOS_FAULT: `workflows:${point}`,
+      });
       expect(crashed.signal).toBe('SIGKILL');
       const after = await runWorker(url, {});
       expect(after.code).toBe(0);

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
-import { TableOSClient } from '../../src/workflows/client.js';
+import { TableOSClient } from '../../src/client.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
 describe('enqueued runs and executeById (the dispatcher entry point)', () => {

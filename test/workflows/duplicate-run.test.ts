@@ -1,7 +1,7 @@
 // Two executors end up running the same workflow (one took it over while the other was
 // still going): the first recorded result wins and the other run yields to it.
 import { describe, expect, it } from 'vitest';
-import { Workflows } from '../../src/workflows/service.js';
+import type { Workflows } from '../../src/workflows/service.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 
 function registerOn(wf: Workflows, tag: string, gate: Promise<void>, entered = () => {}) {
@@ -17,12 +17,16 @@ describe('the same workflow run by two executors', () => {
   it('keeps the first recorded result; the late run does not finish it', async () => {
     const url = await createTestDatabase();
     // Long leases: on a loaded machine a short one can run out and move the run around.
-    const a = await openTestOS({ databaseUrl: url, leaseMs: 10_000 });
+    const a = await openTestOS({
+      databaseUrl: url,
+      leaseMs: 10_000,
+      workflows: { pollMs: 600_000 },
+    });
     const b = await openTestOS({ databaseUrl: url, leaseMs: 10_000 });
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
     // A polls for takeover rarely, so only B claims the run below.
-    const aWf = new Workflows(a, { pollMs: 600_000 });
+    const aWf = a.workflows;
     let inStep: () => void = () => undefined;
     const aInStep = new Promise<void>((r) => (inStep = r));
     const onA = registerOn(aWf, 'A', gate, () => inStep());
@@ -55,6 +59,5 @@ describe('the same workflow run by two executors', () => {
     const steps = await aWf.steps('dup-1');
     expect(steps.map((s) => s.output)).toEqual(['B']);
     expect((await aWf.get('dup-1')).output).toBe('result from B');
-    await aWf.close();
   });
 });

@@ -1,9 +1,9 @@
 // ctx.send / ctx.recv: workflows talking through mailboxes, exactly once.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, openTestOS } from '../support/db.js';
+import { runFixture, type FixtureExit } from '../support/spawn.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/msg-worker.ts', import.meta.url));
 const pools: postgres.Sql[] = [];
@@ -11,28 +11,8 @@ afterAll(async () => {
   for (const p of pools) await p.end();
 });
 
-function runWorker(url: string, env: Record<string, string> = {}) {
-  return new Promise<{
-    code: number | null;
-    signal: string | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-      env: { ...process.env, DATABASE_URL: url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function runWorker(url: string, env: Record<string, string> = {}): Promise<FixtureExit> {
+  return runFixture(WORKER, { env: { DATABASE_URL: url, ...env } });
 }
 
 describe('workflow messaging', () => {
@@ -102,7 +82,9 @@ describe('workflow messaging', () => {
       const url = await createTestDatabase();
       const sql = postgres(url, { max: 2, onnotice: () => undefined });
       pools.push(sql);
-      const crashed = await runWorker(url, { TABLEOS_FAULT: `procedure-committed@${hit}` });
+      const crashed = await runWorker(url, {
+        TABLEOS_FAULT: `workflows:procedure-committed@${hit}`,
+      });
       expect(crashed.signal).toBe('SIGKILL');
       const after = await runWorker(url);
       expect(after.stderr).toBe('');

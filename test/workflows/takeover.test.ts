@@ -1,10 +1,10 @@
 // Two executors: one is killed mid-run, the other (already running, not restarted) takes
 // its workflows over once its lease runs out.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { TableOSClient } from '../../src/workflows/client.js';
+import { TableOSClient } from '../../src/client.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
+import { startFixture } from '../support/spawn.js';
 import { register, setupTables } from './fixtures/app.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
@@ -16,22 +16,14 @@ describe('takeover between live executors', () => {
     await setupTables(b);
     register(b);
 
-    const a = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        START: '8',
-        PAUSE_MS: '1500',
-        TABLEOS_LOG_LEVEL: 'silent',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child: a, exited } = startFixture(WORKER, {
+      env: { DATABASE_URL: url, START: '8', PAUSE_MS: '1500', TABLEOS_LOG_LEVEL: 'silent' },
     });
-    const exited = new Promise<NodeJS.Signals | null>((r) => a.on('close', (_c, s) => r(s)));
     await new Promise<void>((resolve, reject) => {
       a.stdout.on('data', (d: Buffer) => {
         if (d.toString().includes('started')) resolve();
       });
-      a.on('error', reject);
+      exited.catch(reject);
       setTimeout(() => reject(new Error('executor A did not start')), 20_000);
     });
     // Let A get into the runs (procedure and first step done, sleeping), then kill it.
@@ -43,7 +35,7 @@ describe('takeover between live executors', () => {
     expect(before).toHaveLength(8);
     expect(before.every((r) => r.executor_id === aId && r.status === 'pending')).toBe(true);
     a.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    expect((await exited).signal).toBe('SIGKILL');
 
     const t0 = Date.now();
     const client = await TableOSClient.open({ databaseUrl: url });

@@ -18,6 +18,8 @@ export function register(program: Command): void {
         ...(opts.executorId !== undefined ? { executorId: opts.executorId } : {}),
         ...(g.logLevel !== undefined ? { logLevel: g.logLevel as OpenOptions['logLevel'] } : {}),
       });
+      // The node runs the message retention sweep.
+      void os.messaging;
       const d = os.db;
       console.log(`TableOS node up: executor ${os.executor?.id}`);
       console.log(

@@ -1,9 +1,20 @@
-// One LISTEN connection per process, shared by every waiter on every mailbox channel.
-import type { Sql } from '../kernel/database.js';
-import { errorMessage } from '../kernel/errors.js';
-import type { Logger } from '../kernel/logger.js';
+// One LISTEN connection per process, shared by every service and channel; listens again
+// after a reconnect and tells subscribers, so they can re-check what they may have missed.
+import type { Sql } from './database.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
 
-type PayloadHandler = (payload: string) => void;
+export type PayloadHandler = (payload: string) => void;
+
+export interface Subscription {
+  /** Called with the payload of every notification on the channel. */
+  onPayload?: PayloadHandler;
+  /**
+   * Called each time LISTEN is (re)established after the first: notifications sent while
+   * the connection was down are lost, so a subscriber re-checks its state here.
+   */
+  onRelisten?: () => void;
+}
 
 interface Channel {
   ready: Promise<void>;
@@ -14,15 +25,16 @@ interface Channel {
    */
   gen: number;
   wake: Set<() => void>;
-  handlers: Set<PayloadHandler>;
+  subs: Set<Subscription>;
   lastUsed: number;
+  listened: boolean;
   unlisten: (() => Promise<void>) | undefined;
 }
 
 /** A channel nobody has waited on for this long is UNLISTENed, so the set stays bounded. */
 const LINGER_MS = 60_000;
 
-export class Listener {
+export class Notifier {
   private pool: Sql | undefined;
   private readonly channels = new Map<string, Channel>();
   private counter = 0;
@@ -30,6 +42,7 @@ export class Listener {
   private closed = false;
 
   constructor(
+    /** Opens the one-connection pool that carries LISTEN (on first use). */
     private readonly openPool: () => Sql,
     private readonly log: Logger,
     private readonly lingerMs = LINGER_MS,
@@ -45,18 +58,32 @@ export class Listener {
     return this.channel(channel).ready;
   }
 
-  /** Calls fn with the payload of every notification on channel until the returned function is called. */
-  onPayload(channel: string, fn: PayloadHandler): () => void {
+  /**
+   * Subscribes to channel until the returned function is called; resolves once LISTEN is in
+   * effect, so no notification sent after that is missed.
+   */
+  async subscribe(channel: string, sub: Subscription | PayloadHandler): Promise<() => void> {
+    const s = typeof sub === 'function' ? { onPayload: sub } : sub;
     const ch = this.channel(channel);
-    ch.handlers.add(fn);
-    return () => ch.handlers.delete(fn);
+    ch.subs.add(s);
+    try {
+      await ch.ready;
+    } catch (err) {
+      ch.subs.delete(s);
+      throw err;
+    }
+    return () => {
+      ch.subs.delete(s);
+      ch.lastUsed = Date.now();
+    };
   }
 
+  /** The channel's generation now: compare with waitChange to see whether anything arrived. */
   generation(channel: string): number {
     return this.channel(channel).gen;
   }
 
-  /** Resolves when channel has seen a notification since generation gen, or after ms. */
+  /** Resolves when channel has seen a notification (or a re-LISTEN) since generation gen, or after ms. */
   waitChange(channel: string, gen: number, ms: number): Promise<void> {
     const ch = this.channel(channel);
     if (ch.gen !== gen || this.closed) return Promise.resolve();
@@ -76,6 +103,7 @@ export class Listener {
     this.closed = true;
     clearInterval(this.sweeper);
     for (const ch of this.channels.values()) for (const w of [...ch.wake]) w();
+    this.channels.clear();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.end({ timeout: 1 });
@@ -90,38 +118,37 @@ export class Listener {
     const created: Channel = {
       gen: ++this.counter,
       wake: new Set(),
-      handlers: new Set(),
+      subs: new Set(),
       ready: Promise.resolve(),
       lastUsed: Date.now(),
+      listened: false,
       unlisten: undefined,
     };
     ch = created;
     this.channels.set(name, created);
+    if (this.closed) return created;
     const bump = () => {
       created.gen = ++this.counter;
       for (const w of [...created.wake]) w();
     };
-    if (this.closed) return created;
     this.pool ??= this.openPool();
     this.sweeper ??= setInterval(() => this.sweep(), this.lingerMs).unref();
     created.ready = this.pool
       .listen(
         name,
         (payload) => {
-          for (const h of created.handlers) {
-            try {
-              h(payload);
-            } catch (err) {
-              this.log.warn(
-                { err: errorMessage(err), channel: name },
-                'notification handler failed',
-              );
-            }
-          }
+          for (const s of [...created.subs]) this.call(name, () => s.onPayload?.(payload));
           bump();
         },
-        // Also on reconnect: messages may have arrived while the connection was down.
-        bump,
+        () => {
+          bump();
+          if (!created.listened) {
+            created.listened = true;
+            return;
+          }
+          this.log.info({ channel: name }, 'listening again after a reconnect');
+          for (const s of [...created.subs]) this.call(name, () => s.onRelisten?.());
+        },
       )
       .then((l) => {
         created.unlisten = () => l.unlisten();
@@ -133,11 +160,19 @@ export class Listener {
     return created;
   }
 
-  /** Drops channels with no waiters, no handlers and no use for lingerMs. */
+  private call(channel: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err), channel }, 'notification handler failed');
+    }
+  }
+
+  /** Drops channels with no waiters, no subscribers and no use for lingerMs. */
   private sweep(): void {
     const cutoff = Date.now() - this.lingerMs;
     for (const [name, ch] of this.channels) {
-      if (ch.wake.size > 0 || ch.handlers.size > 0 || ch.lastUsed > cutoff) continue;
+      if (ch.wake.size > 0 || ch.subs.size > 0 || ch.lastUsed > cutoff) continue;
       if (ch.unlisten === undefined) continue; // LISTEN still on its way
       this.channels.delete(name);
       ch.unlisten().catch((err: unknown) =>

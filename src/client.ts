@@ -1,12 +1,12 @@
 // A TableOS client for another process: manages and observes workflows without registering
 // any code and without becoming an executor.
-import { silentLogger } from '../kernel/logger.js';
-import { TableOS, type OpenOptions } from '../tableos.js';
-import { WorkflowAdmin } from './admin.js';
+import { silentLogger } from './kernel/logger.js';
+import { TableOS, type OpenOptions } from './tableos.js';
+import { WorkflowAdmin } from './workflows/admin.js';
 
 export class TableOSClient extends WorkflowAdmin {
   private constructor(readonly os: TableOS) {
-    super(os.sql, os.log.child({ service: 'workflows-client' }));
+    super(os.sql, os.kernel.logger('workflows-client'), os.kernel.notifier);
   }
 
   /** Connects (DATABASE_URL or options) as a pure client: no executor row, no migrations run. */

@@ -1,0 +1,67 @@
+// The options of TableOS.open: the kernel's configuration, and each service's options, all
+// validated before anything starts.
+import { z } from 'zod';
+import type { Config, ConfigInput } from './kernel/config.js';
+import { ConfigError } from './kernel/errors.js';
+import type { Logger } from './kernel/logger.js';
+import type { MessagingOptions } from './messaging/messaging.js';
+import type { WorkflowsOptions } from './workflows/service.js';
+
+export interface OpenOptions extends ConfigInput {
+  /** A pino logger to use instead of the default one on stderr. */
+  logger?: Logger;
+  /** Register this process as an executor (default true). A pure client passes false. */
+  executor?: boolean;
+  /** Apply pending migrations at open (default true). */
+  migrate?: boolean;
+  /** Fixed executor id; a random one is made when absent. */
+  executorId?: string;
+  /** Options of the workflows service. */
+  workflows?: WorkflowsOptions;
+  /** Options of the messaging service. */
+  messaging?: MessagingOptions;
+}
+
+export interface ServiceOptions {
+  workflows: WorkflowsOptions;
+  messaging: MessagingOptions;
+}
+
+const ms = z.number().int().positive();
+const serviceSchema = z.object({
+  workflows: z.strictObject({ pollMs: ms.optional(), maxInFlight: ms.max(1000).optional() }),
+  messaging: z.strictObject({
+    address: z.string().min(1).max(128).optional(),
+    expireEveryMs: z.number().int().nonnegative().optional(),
+  }),
+});
+
+export function parseOpenOptions(
+  options: OpenOptions,
+  loadConfig: (input: ConfigInput) => Config,
+): {
+  logger: Logger | undefined;
+  executor: boolean;
+  migrate: boolean;
+  executorId: string | undefined;
+  services: ServiceOptions;
+  config: Config;
+} {
+  const { logger, executor, migrate, executorId, workflows, messaging, ...input } = options;
+  const parsed = serviceSchema.safeParse({
+    workflows: workflows ?? {},
+    messaging: messaging ?? {},
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid options: ${problems}`);
+  }
+  return {
+    logger,
+    executor: executor ?? true,
+    migrate: migrate ?? true,
+    executorId,
+    services: parsed.data as ServiceOptions,
+    config: loadConfig(input),
+  };
+}
