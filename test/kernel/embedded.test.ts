@@ -59,14 +59,41 @@ const exited = (child: ChildProcess) =>
     child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c)),
   );
 
-afterAll(() => {
+// Where a cluster moved out of an unreachable data directory lives.
+const MOVED = '/var/lib/tableos/clusters';
+
+afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   for (const d of dirs) {
-    const pm = readPostmasterPid(path.join(d, 'data', 'pgdata'));
-    if (pm && processAlive(pm.pid)) process.kill(pm.pid, 'SIGQUIT');
+    const pgdata = path.join(d, 'data', 'pgdata');
+    const pm = readPostmasterPid(pgdata);
+    if (pm && processAlive(pm.pid)) {
+      process.kill(pm.pid, 'SIGQUIT');
+      while (processAlive(pm.pid)) await new Promise((r) => setTimeout(r, 20));
+    }
+    // The moved cluster is named after this test's own data directory, so it is ours alone.
+    const target = linkTarget(pgdata);
+    if (target !== undefined && path.dirname(target) === MOVED) {
+      fs.rmSync(target, { recursive: true, force: true });
+    }
     fs.rmSync(d, { recursive: true, force: true });
   }
 });
+
+function linkTarget(file: string): string | undefined {
+  try {
+    return path.resolve(path.dirname(file), fs.readlinkSync(file));
+  } catch {
+    return undefined;
+  }
+}
+
+function idsOf(user: string) {
+  return {
+    uid: Number(spawnSync('id', ['-u', user]).stdout),
+    gid: Number(spawnSync('id', ['-g', user]).stdout),
+  };
+}
 
 describe('embedded PostgreSQL', () => {
   it('starts, serves commands, stops on SIGTERM, and reuses its data on the next start', async () => {
@@ -183,10 +210,7 @@ describe('embedded PostgreSQL', () => {
   it.runIf(process.getuid?.() === 0)(
     'runs as an ordinary user too (as root, checked as nobody)',
     () => {
-      const nobody = {
-        uid: Number(spawnSync('id', ['-u', 'nobody']).stdout),
-        gid: Number(spawnSync('id', ['-g', 'nobody']).stdout),
-      };
+      const nobody = idsOf('nobody');
       const dir = dataDir();
       fs.chownSync(path.dirname(dir), nobody.uid, nobody.gid);
       const canRead = spawnSync('/bin/sh', ['-c', `test -r "${CLI}"`], nobody).status === 0;
@@ -203,4 +227,47 @@ describe('embedded PostgreSQL', () => {
       expect(fs.statSync(path.join(dir, 'pgdata')).uid).toBe(nobody.uid);
     },
   );
+
+  it('as root, moves the cluster out of a data directory the tableos user cannot enter', async (ctx) => {
+    ctx.skip(
+      process.getuid?.() !== 0,
+      'needs root: only as root does postgres run as the tableos user',
+    );
+    // Like a data dir inside `mktemp -d`: the parent is private to root.
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'tableos-emb-private-'));
+    fs.chmodSync(parent, 0o700);
+    dirs.push(parent);
+    const dir = path.join(parent, 'data');
+    const env = { ...noUrl, TABLEOS_DATA_DIR: dir };
+    const made = await runCli(
+      ['sql', 'create table public.keep (v text); insert into public.keep values ($$kept$$)'],
+      env,
+    );
+    expect(made.code, made.stderr).toBe(0);
+
+    const tableos = idsOf('tableos');
+    const enter = spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', dir], tableos);
+    expect(enter.status, 'the tableos user must not be able to enter the data dir').not.toBe(0);
+    const pgdata = path.join(dir, 'pgdata');
+    expect(fs.lstatSync(pgdata).isSymbolicLink()).toBe(true);
+    const real = linkTarget(pgdata)!;
+    expect(path.dirname(real)).toBe(MOVED);
+    expect(fs.statSync(real).uid).toBe(tableos.uid);
+    expect(fs.readFileSync(path.join(real, 'PG_VERSION'), 'utf8')).toMatch(/^1\d\n$/);
+    // The command stopped the server on exit, and initdb's password file is gone.
+    expect(fs.existsSync(path.join(real, 'postmaster.pid'))).toBe(false);
+    const leftovers = [
+      ...fs.readdirSync(dir),
+      ...fs.readdirSync(MOVED).filter((n) => n.startsWith(path.basename(real))),
+    ].filter((n) => n.includes('.pw-'));
+    expect(leftovers).toEqual([]);
+
+    // A second start reuses the moved cluster and its credentials.
+    const credentials = fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8');
+    const rows = await runCli(['sql', '--json', 'select v from public.keep'], env);
+    expect(rows.code, rows.stderr).toBe(0);
+    expect(rows.stdout.trim()).toBe('{"v":"kept"}');
+    expect(linkTarget(pgdata)).toBe(real);
+    expect(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')).toBe(credentials);
+  });
 });

@@ -1,5 +1,5 @@
 // Postgres refuses to run as root. As root, TableOS runs it as a dedicated system user,
-// created on first use, and makes sure that user can reach the binaries and the data.
+// created on first use, and makes sure that user can reach the binaries.
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { EmbeddedPostgresError } from '../errors.js';
 
 export const SYSTEM_USER = 'tableos';
-const SYSTEM_HOME = '/var/lib/tableos';
+export const SYSTEM_HOME = '/var/lib/tableos';
 
 export interface RunAs {
   uid: number;
@@ -59,7 +59,8 @@ function lookup(): RunAs | undefined {
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-function canAccess(as: RunAs, file: string, test: '-x' | '-w'): boolean {
+/** Whether `as` passes `test -x` or `test -w` on file, which needs every directory above it too. */
+export function canAccess(as: RunAs, file: string, test: '-x' | '-w'): boolean {
   const r = spawnSync('/bin/sh', ['-c', `test ${test} "$1"`, 'sh', file], {
     uid: as.uid,
     gid: as.gid,
@@ -84,28 +85,4 @@ export function reachableBinaries(as: RunAs, root: string): string {
     }
   }
   return target;
-}
-
-/**
- * The cluster directory must be owned by the system user and reachable by it. When the
- * data directory lies where that user cannot go, the cluster lives under /var/lib/tableos
- * and the data directory holds a link to it.
- */
-export function prepareClusterDir(as: RunAs, dataDir: string, pgdata: string): void {
-  if (lstatOrUndefined(pgdata) !== undefined) return;
-  if (canAccess(as, dataDir, '-x')) return;
-  const id = crypto.createHash('sha1').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
-  const real = path.join(SYSTEM_HOME, 'clusters', id);
-  fs.mkdirSync(path.dirname(real), { recursive: true, mode: 0o755 });
-  fs.chmodSync(SYSTEM_HOME, 0o755);
-  fs.chmodSync(path.dirname(real), 0o755);
-  fs.symlinkSync(real, pgdata);
-}
-
-function lstatOrUndefined(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch {
-    return undefined;
-  }
 }
