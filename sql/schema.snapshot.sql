@@ -353,11 +353,12 @@ declare
   v_row tableos.executor;
 begin
   if p_id is null or p_id !~ '^[A-Za-z0-9._:-]{1,128}$' then
-    raise exception 'invalid executor id %: use 1-128 letters, digits, . _ : -', coalesce(quote_literal(p_id), 'NULL')
-      using errcode = '22023';
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT',
+      format('invalid executor id %s: use 1-128 letters, digits, . _ : -', coalesce(quote_literal(p_id), 'NULL')));
   end if;
   if p_lease_ms is null or p_lease_ms <= 0 then
-    raise exception 'lease must be a positive number of milliseconds, got %', p_lease_ms using errcode = '22023';
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT',
+      format('lease must be a positive number of milliseconds, got %s', coalesce(p_lease_ms::text, 'NULL')));
   end if;
   perform tableos.executor_reap();
   insert into tableos.executor (id, host, pid, version, lease_until)
@@ -632,6 +633,7 @@ begin
       v_msgs := v_msgs || null::text;
     exception when sqlstate 'TF001' then
       get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+      v_e := replace(v_e, 'TABLEOS_FS_', '');
       v_dirs := v_dirs || r.dir;
       v_real := v_real || null::text;
       v_inos := v_inos || null::bigint;
@@ -707,7 +709,7 @@ begin
           case when p_lens[v_j] >= 0 then substring(p_blob from v_at[v_j] for p_lens[v_j]) end);
       exception when sqlstate 'TF001' then
         get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
-        v_errno[v_j] := v_e;
+        v_errno[v_j] := replace(v_e, 'TABLEOS_FS_', '');
         v_message[v_j] := v_m;
       end;
     end if;
@@ -805,10 +807,8 @@ CREATE OR REPLACE FUNCTION tableos.fs_fail(p_errno text, p_msg text, p_path text
  LANGUAGE plpgsql
 AS $function$
 begin
-  raise exception using
-    errcode = 'TF001',
-    message = p_errno || ': ' || p_msg || coalesce(', ''' || p_path || '''', ''),
-    detail = p_errno;
+  perform tableos.raise_error('TABLEOS_FS_' || p_errno,
+    p_errno || ': ' || p_msg || coalesce(', ''' || p_path || '''', ''));
 end;
 $function$;
 
@@ -1723,6 +1723,7 @@ begin
       v_msgs := v_msgs || null::text;
     exception when sqlstate 'TF001' then
       get stacked diagnostics v_e = pg_exception_detail, v_m = message_text;
+      v_e := replace(v_e, 'TABLEOS_FS_', '');
       v_dirs := v_dirs || r.dir;
       v_inos := v_inos || null::bigint;
       v_errs := v_errs || v_e;
@@ -1753,6 +1754,7 @@ begin
           from tableos.fs_stat_ino(l.ino);
       exception when sqlstate 'TF001' then
         get stacked diagnostics errno = pg_exception_detail, message = message_text;
+        errno := replace(errno, 'TABLEOS_FS_', '');
       end;
     elsif r.err is not null then
       errno := r.err;
@@ -1970,11 +1972,11 @@ declare
   v_row tableos.mailbox;
 begin
   if p_name is null or p_name !~ '^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$' then
-    raise exception 'invalid mailbox name %', coalesce(quote_literal(p_name), 'NULL') using errcode = '22023';
+    perform tableos.raise_error('TABLEOS_MESSAGING_BAD_MAILBOX', format('invalid mailbox name %s: use 1-128 characters, letters, digits and . _ : @ / -, starting with a letter or digit', coalesce(to_json(p_name)::text, 'of type null')));
   end if;
   if p_retention_ms is not null and p_retention_ms <= 0 then
-    raise exception 'retention must be a positive number of milliseconds, got %', p_retention_ms
-      using errcode = '22023';
+    perform tableos.raise_error('TABLEOS_MESSAGING_BAD_OPTION',
+      format('retentionMs must be a positive number of milliseconds, got %s', p_retention_ms));
   end if;
   insert into tableos.mailbox as b (name, retention)
   values (p_name, coalesce(make_interval(secs => p_retention_ms / 1000.0), interval '7 days'))
@@ -2059,7 +2061,8 @@ begin
    where m.receiver = p_mailbox and (p_topic is null or m.topic = p_topic)
    order by m.seq limit p_limit;
   if not found and not exists (select 1 from tableos.mailbox b where b.name = p_mailbox) then
-    raise exception 'no mailbox named %', quote_literal(p_mailbox) using errcode = '42704';
+    perform tableos.raise_error('TABLEOS_MESSAGING_NO_MAILBOX',
+      format('no mailbox named %s; a mailbox exists once something was sent to it or it was created with createMailbox', to_json(p_mailbox)));
   end if;
 end;
 $function$;
@@ -2072,15 +2075,18 @@ AS $function$
 #variable_conflict use_column
 declare
   v_bad text;
+  v_big integer;
 begin
   select r into v_bad from unnest(p_receivers) r
    where r is null or r !~ '^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$' limit 1;
   if found then
-    raise exception 'invalid mailbox name %', coalesce(quote_literal(v_bad), 'NULL') using errcode = '22023';
+    perform tableos.raise_error('TABLEOS_MESSAGING_BAD_MAILBOX', format('invalid mailbox name %s: use 1-128 characters, letters, digits and . _ : @ / -, starting with a letter or digit', coalesce(to_json(v_bad)::text, 'of type null')));
   end if;
   -- The client checks first with a clearer message; this holds for direct SQL callers.
-  if exists (select 1 from unnest(p_bodies) b where octet_length(b) > 262144) then
-    raise exception 'message body over the limit of 262144 bytes' using errcode = '54000';
+  select max(octet_length(b)) into v_big from unnest(p_bodies) b;
+  if v_big > 262144 then
+    perform tableos.raise_error('TABLEOS_MESSAGING_TOO_LARGE',
+      format('message is %s bytes as JSON, over the limit of 262144 bytes; store large data elsewhere (e.g. a file) and send a reference', v_big));
   end if;
   if p_ack_seqs is not null and cardinality(p_ack_seqs) > 0 then
     perform tableos.msg_ack(p_ack_receivers, p_ack_seqs);
@@ -2145,7 +2151,8 @@ begin
    group by b.name
    order by b.name;
   if not found and p_mailbox is not null then
-    raise exception 'no mailbox named %', quote_literal(p_mailbox) using errcode = '42704';
+    perform tableos.raise_error('TABLEOS_MESSAGING_NO_MAILBOX',
+      format('no mailbox named %s; a mailbox exists once something was sent to it or it was created with createMailbox', to_json(p_mailbox)));
   end if;
 end;
 $function$;
@@ -2191,6 +2198,15 @@ CREATE OR REPLACE FUNCTION tableos.noop()
  RETURNS void
  LANGUAGE sql
 AS $function$ $function$;
+
+CREATE OR REPLACE FUNCTION tableos.raise_error(p_code text, p_message text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  raise exception using errcode = 'TF001', message = coalesce(p_message, p_code), detail = p_code;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION tableos.sched_cancel(p_id bigint)
  RETURNS task
@@ -2517,7 +2533,9 @@ begin
       v_i := array_position(v_ids, v_wid);
       if v_i is null or v_workers[v_i].running >= v_workers[v_i].capacity
          or v_workers[v_i].mem_free_mb < v_t.memory_mb then
-        raise exception 'policy % chose worker % which is not a candidate for task %', v_q.policy, v_wid, v_t.id;
+        perform tableos.raise_error('TABLEOS_SCHED_BAD_POLICY_CHOICE',
+          format('policy %s chose worker %s which is not a candidate for task %s; a policy must return one of the candidates it was given, or null',
+                 v_q.policy, coalesce(v_wid::text, 'NULL'), v_t.id));
       end if;
       v_workers[v_i].running := v_workers[v_i].running + 1;
       v_workers[v_i].mem_free_mb := v_workers[v_i].mem_free_mb - v_t.memory_mb;
@@ -2645,12 +2663,36 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.sched_enqueue_workflow(p_workflow_id text, p_name text, p_input text, p_timeout_ms bigint, p_queue text, p_payload jsonb, p_priority integer, p_run_at timestamp with time zone, p_memory_mb integer, p_locality text, p_partition_key text, p_max_attempts integer)
+ RETURNS TABLE(workflow_name text, created boolean, task_id bigint)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_name text;
+  v_created boolean;
+  v_task bigint;
+begin
+  select e.name, e.created into v_name, v_created
+    from tableos.wf_enqueue(p_workflow_id, p_name, p_input, p_timeout_ms) e;
+  if not v_created then
+    -- The same id enqueued before (or used by another workflow: the caller tells them apart).
+    return query select v_name, false, null::bigint;
+    return;
+  end if;
+  select q.id into v_task
+    from tableos.sched_enqueue(array[p_queue], array['tableos.workflow'], array[p_payload],
+                               array[p_priority], array[p_run_at], array[p_memory_mb],
+                               array[p_locality], array[p_partition_key], array[p_workflow_id],
+                               array[p_max_attempts]) q;
+  return query select v_name, true, v_task;
+end $function$;
+
 CREATE OR REPLACE FUNCTION tableos.sched_fail(p_code text, p_message text)
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
 begin
-  raise exception using errcode = '22023', message = p_message, detail = p_code;
+  perform tableos.raise_error(p_code, p_message);
 end;
 $function$;
 
@@ -3163,6 +3205,15 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.wf_enqueue(p_id text, p_name text, p_input text, p_timeout_ms bigint)
+ RETURNS TABLE(name text, created boolean)
+ LANGUAGE sql
+AS $function$
+  select s.name, s.created
+    from tableos.wf_start(array[p_id], array[p_name], array[p_input], '{enqueued}', null,
+                          '{NULL}', '{NULL}', array[p_timeout_ms], '{10}') s
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.wf_error_json(p_name text, p_code text, p_message text)
  RETURNS text
  LANGUAGE sql
@@ -3180,10 +3231,15 @@ declare
 begin
   v := tableos.wf_require(p_id);
   if p_from is null or p_from < 0 then
-    raise exception 'fork position must be 0 or more, got %', p_from using errcode = '22023';
+    perform tableos.raise_error('TABLEOS_WORKFLOW_BAD_ARGUMENT',
+      format('fork position must be 0 or more, got %s', coalesce(p_from::text, 'NULL')));
   end if;
   insert into tableos.workflow (id, name, status, input, forked_from, max_recovery_attempts)
-  values (p_new_id, v.name, 'pending', v.input, p_id, v.max_recovery_attempts);
+  values (p_new_id, v.name, 'pending', v.input, p_id, v.max_recovery_attempts)
+  on conflict (id) do nothing;
+  if not found then
+    perform tableos.raise_error('TABLEOS_WORKFLOW_BAD_ARGUMENT', 'a workflow with that id already exists');
+  end if;
   insert into tableos.workflow_call (workflow_id, seq, kind, name, output, error, started_at, ended_at)
   select p_new_id, c.seq, c.kind, c.name, c.output, c.error, c.started_at, c.ended_at
     from tableos.workflow_call c where c.workflow_id = p_id and c.seq < p_from;
@@ -3241,7 +3297,7 @@ declare
 begin
   select * into v from tableos.workflow where id = p_id;
   if not found then
-    raise exception 'no workflow with id %', quote_literal(p_id) using errcode = 'P0002';
+    perform tableos.raise_error('TABLEOS_WORKFLOW_NOT_FOUND', format('no workflow with id %s', to_json(p_id)));
   end if;
   return v;
 end;
@@ -3257,8 +3313,8 @@ declare
 begin
   v := tableos.wf_require(p_id);
   if v.status = 'success' then
-    raise exception 'workflow % already finished successfully; fork it to run it again', quote_literal(p_id)
-      using errcode = '55000';
+    perform tableos.raise_error('TABLEOS_WORKFLOW_FINISHED',
+      format('workflow %s already finished successfully; fork it to run it again', quote_literal(p_id)));
   end if;
   with recursive tree as (
     select p_id as id

@@ -1,10 +1,11 @@
-// One fs procedure call: identity first, errors translated to POSIX classes, deadlocks retried.
+// One fs procedure call: identity first, errors raised as POSIX classes, deadlocks retried.
 import { callProcedure } from '../kernel/call.js';
 import { qualifiedName } from '../kernel/ident.js';
 import type { Sql } from '../kernel/database.js';
 import { InvalidArgumentError, QueryError } from '../kernel/errors.js';
 import { PG } from '../kernel/pg-codes.js';
-import { translate } from './errors.js';
+import { queryRows } from '../kernel/query.js';
+import './errors.js'; // registers the codes the procedures raise
 import type { Identity } from './types.js';
 
 const RETRIES = 5;
@@ -27,27 +28,10 @@ export class Caller {
     readonly id: Identity,
   ) {}
 
-  async call<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await callProcedure<Row>(this.sql, `tableos.${name}`, [
-          this.id.uid,
-          this.id.gids,
-          ...args,
-        ]);
-      } catch (err) {
-        // Two transactions locking the same directories in opposite orders: one is chosen
-        // as the victim and rolled back whole, so running it again is safe.
-        if (
-          err instanceof QueryError &&
-          (err.sqlState === PG.deadlockDetected || err.sqlState === PG.serializationFailure) &&
-          attempt < RETRIES
-        ) {
-          continue;
-        }
-        throw translate(err);
-      }
-    }
+  call<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
+    return retried(() =>
+      callProcedure<Row>(this.sql, `tableos.${name}`, [this.id.uid, this.id.gids, ...args]),
+    );
   }
 
   /**
@@ -58,19 +42,33 @@ export class Caller {
     const all = [this.id.uid, this.id.gids, ...args];
     const params = all.map((_, i) => `$${i + 1}`).join(', ');
     const text = `select coalesce(json_agg(x), '[]') as v from ${qualifiedName(`tableos.${name}`)}(${params}) x`;
-    try {
-      const [row] = (await this.sql.unsafe(text, all as never[], { prepare: true })) as unknown as {
-        v: Row[];
-      }[];
-      return row!.v;
-    } catch (err) {
-      throw translate(new QueryError(name, all, err));
-    }
+    const [row] = await retried(() =>
+      queryRows<{ v: Row[] }>(this.sql, `tableos.${name}`, text, all),
+    );
+    return row!.v;
   }
 
   async one<T>(name: string, ...args: unknown[]): Promise<T> {
     const rows = await this.call<Record<string, T>>(name, ...args);
     const row = rows[0];
     return (row === undefined ? undefined : Object.values(row)[0]) as T;
+  }
+}
+
+/**
+ * Runs a call again (up to RETRIES times) when it lost to a deadlock or serialization failure:
+ * of two transactions locking the same directories in opposite orders one is chosen as the
+ * victim and rolled back whole, so running it again is safe.
+ */
+async function retried<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const retry =
+        err instanceof QueryError &&
+        (err.sqlState === PG.deadlockDetected || err.sqlState === PG.serializationFailure);
+      if (!retry || attempt >= RETRIES) throw err;
+    }
   }
 }

@@ -1,9 +1,13 @@
 // File-system errors: one class per POSIX condition, each with a stable TableOS code.
-import { QueryError, TableOSError } from '../kernel/errors.js';
-import { pgCode } from '../kernel/pg-codes.js';
+import { TableOSError } from '../kernel/errors.js';
+import { PG } from '../kernel/pg-codes.js';
+import { registerRaisedErrors } from '../kernel/query.js';
 
-/** SQLSTATE the fs procedures raise; DETAIL carries the POSIX code. */
-export const FS_SQLSTATE = 'TF001';
+/**
+ * SQLSTATE the fs procedures raise, as every TableOS procedure does; DETAIL carries the code,
+ * TABLEOS_FS_ and the POSIX name (TABLEOS_FS_ENOENT).
+ */
+export const FS_SQLSTATE = PG.tableosError;
 
 export type Errno =
   | 'ENOENT'
@@ -66,10 +70,11 @@ export function fsError(errno: string, message: string, cause?: unknown): FsErro
   );
 }
 
-/** Turns a raised fs procedure error into its FsError; anything else is returned as it was. */
-export function translate(err: unknown): unknown {
-  const pg = err instanceof QueryError ? err.cause : err;
-  if (pgCode(pg) !== FS_SQLSTATE) return err;
-  const e = pg as { message?: string; detail?: string };
-  return fsError(e.detail ?? 'EINVAL', e.message ?? 'file-system error', err);
-}
+registerRaisedErrors(
+  Object.fromEntries(
+    (Object.keys(classes) as Errno[]).map((errno) => [
+      `TABLEOS_FS_${errno}`,
+      (r) => fsError(errno, r.message, r.query),
+    ]),
+  ),
+);

@@ -1,7 +1,7 @@
 // The OS call layer: one stored procedure call is one prepared statement, one round trip.
 import type { Sql } from './database.js';
-import { QueryError } from './errors.js';
 import { qualifiedName } from './ident.js';
+import { runQuery } from './query.js';
 
 type Strings = TemplateStringsArray;
 const texts = new Map<string, Strings>();
@@ -29,9 +29,9 @@ export async function callProcedure<Row = Record<string, unknown>>(
   args: readonly unknown[] = [],
 ): Promise<Row[]> {
   const strings = callStrings(name, args.length);
-  try {
-    return (await sql(strings, ...(args as never[]))) as unknown as Row[];
-  } catch (err) {
-    throw new QueryError(name, args, err);
-  }
+  return runQuery(
+    name,
+    args,
+    async () => (await sql(strings, ...(args as never[]))) as unknown as Row[],
+  );
 }

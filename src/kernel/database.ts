@@ -113,7 +113,8 @@ async function probe(
       timeout,
     ]);
     const row = rows[0];
-    if (row === undefined) throw new Error('empty version answer');
+    if (row === undefined)
+      throw new DatabaseUnreachableError(t.host, t.port, 'empty version answer');
     if (Number(row.v) < MIN_SERVER_VERSION) throw new PostgresVersionError(row.s);
     return row.s;
   } catch (err) {

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'TABLEOS_INVALID_ARGUMENT'
   | 'TABLEOS_NOT_FOUND'
   | 'TABLEOS_CLOSED'
+  | 'TABLEOS_INTERNAL'
   | (string & {});
 
 export class TableOSError extends Error {
@@ -157,8 +158,15 @@ export class NotFoundError extends TableOSError {
 }
 
 export class ClosedError extends TableOSError {
-  constructor() {
-    super('TABLEOS_CLOSED', 'this TableOS instance is closed');
+  constructor(message = 'this TableOS instance is closed') {
+    super('TABLEOS_CLOSED', message);
+  }
+}
+
+/** Something TableOS itself got wrong (a broken invariant, an impossible answer): a bug to report. */
+export class InternalError extends TableOSError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TABLEOS_INTERNAL', message, options);
   }
 }
 

@@ -1,5 +1,6 @@
 // Postgres SQLSTATE codes TableOS reacts to, by name.
 export const PG = {
+  tableosError: 'TF001', // any TableOS error raised by tableos.raise_error; DETAIL is its code
   uniqueViolation: '23505', // unique_violation
   serializationFailure: '40001', // serialization_failure
   deadlockDetected: '40P01', // deadlock_detected

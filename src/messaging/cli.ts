@@ -1,9 +1,9 @@
 // tableos msg send|recv|ls|stats: mailboxes from the shell.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { TableOSError } from '../kernel/errors.js';
 import { withOS } from '../cli/context.js';
 import { formatJsonLines, formatTable } from '../cli/format.js';
+import { NoMessageError } from './errors.js';
 import type { Message } from './queries.js';
 
 export function register(program: Command): void {
@@ -60,10 +60,7 @@ export function register(program: Command): void {
             ? await os.messaging.peek(mailbox, { topic: opts.topic, limit: n })
             : await os.messaging.recvBatch(mailbox, n, { topic: opts.topic, timeoutMs: timeout });
           if (got.length === 0 && !opts.peek) {
-            throw new TableOSError(
-              'TABLEOS_MESSAGING_EMPTY',
-              `no message in mailbox ${JSON.stringify(mailbox)} within ${String(timeout)} ms`,
-            );
+            throw new NoMessageError(mailbox, timeout);
           }
           if (got.length > 0) print(opts.json ? formatJsonLines(got) : bodies(got));
         });

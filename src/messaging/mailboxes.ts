@@ -1,6 +1,7 @@
 // Mailbox bookkeeping: counters for ls/stats and the retention sweep.
 import type { Sql } from '../kernel/database.js';
-import { mailboxError } from './queries.js';
+import { runQuery } from '../kernel/query.js';
+import './errors.js'; // registers the codes the procedures raise
 
 export interface MailboxStats {
   mailbox: string;
@@ -26,25 +27,27 @@ interface StatsRow {
 }
 
 export async function mailboxStats(sql: Sql, mailbox?: string): Promise<MailboxStats[]> {
-  try {
-    const rows = await sql<StatsRow[]>`select * from tableos.msg_stats(${mailbox ?? null})`;
-    return rows.map((r) => ({
-      mailbox: r.mailbox,
-      pending: Number(r.pending),
-      leased: Number(r.leased),
-      oldestAt: r.oldest_at ?? undefined,
-      expired: Number(r.expired),
-      retentionS: r.retention_s,
-      createdAt: r.created_at,
-    }));
-  } catch (err) {
-    throw mailboxError(err, mailbox ?? '');
-  }
+  const rows = await runQuery(
+    'tableos.msg_stats',
+    [mailbox ?? null],
+    () => sql<StatsRow[]>`select * from tableos.msg_stats(${mailbox ?? null})`,
+  );
+  return rows.map((r) => ({
+    mailbox: r.mailbox,
+    pending: Number(r.pending),
+    leased: Number(r.leased),
+    oldestAt: r.oldest_at ?? undefined,
+    expired: Number(r.expired),
+    retentionS: r.retention_s,
+    createdAt: r.created_at,
+  }));
 }
 
 export async function expireMessages(sql: Sql): Promise<{ mailbox: string; expired: number }[]> {
-  const rows = await sql<
-    { mailbox: string; expired: string }[]
-  >`select * from tableos.msg_expire()`;
+  const rows = await runQuery(
+    'tableos.msg_expire',
+    [],
+    () => sql<{ mailbox: string; expired: string }[]>`select * from tableos.msg_expire()`,
+  );
   return rows.map((r) => ({ mailbox: r.mailbox, expired: Number(r.expired) }));
 }

@@ -4,6 +4,7 @@ import type { Sql } from '../kernel/database.js';
 import { ClosedError, errorMessage } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
 import { Batcher, type BatcherOptions } from '../kernel/batcher.js';
+import { runQuery } from '../kernel/query.js';
 import { BadOptionError, MailboxNotFoundError } from './errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Notifier } from '../kernel/notifier.js';
@@ -11,7 +12,6 @@ import { waitUntil } from '../kernel/wait.js';
 import { expireMessages, mailboxStats, type MailboxStats } from './mailboxes.js';
 import {
   ackMessages,
-  mailboxError,
   takeMessages,
   toMessage,
   type Ack,
@@ -238,14 +238,15 @@ export class Messaging {
     const topic = checkTopic(opts.topic);
     const limit = checkCount(opts.limit ?? 100, 'limit');
     this.check();
-    try {
-      const rows = await this.sql<
-        MessageRow[]
-      >`select * from tableos.msg_peek(${mailbox}, ${topic ?? null}, ${limit})`;
-      return rows.map((r) => toMessage<T>(r));
-    } catch (err) {
-      throw mailboxError(err, mailbox);
-    }
+    const rows = await runQuery(
+      'tableos.msg_peek',
+      [mailbox, topic ?? null, limit],
+      () =>
+        this.sql<
+          MessageRow[]
+        >`select * from tableos.msg_peek(${mailbox}, ${topic ?? null}, ${limit})`,
+    );
+    return rows.map((r) => toMessage<T>(r));
   }
 
   /** Acknowledges messages received in ack mode; returns how many were still waiting. */

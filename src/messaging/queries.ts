@@ -1,8 +1,7 @@
 // The messaging statements: each operation is one procedure call, batches passed as arrays.
 import type { Sql, TransactionSql } from '../kernel/database.js';
-import { QueryError } from '../kernel/errors.js';
-import { pgCode } from '../kernel/pg-codes.js';
-import { MailboxNotFoundError } from './errors.js';
+import { queryRows } from '../kernel/query.js';
+import './errors.js'; // registers the codes the procedures raise
 
 /** A message as a receiver gets it. */
 export interface Message<T = unknown> {
@@ -65,13 +64,8 @@ export interface Ack {
 
 type Runner = Sql | TransactionSql;
 
-async function run<T>(sql: Runner, name: string, text: string, params: unknown[]): Promise<T[]> {
-  try {
-    return (await sql.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
-  } catch (err) {
-    throw new QueryError(name, params, err);
-  }
-}
+const run = <T>(sql: Runner, name: string, text: string, params: unknown[]): Promise<T[]> =>
+  queryRows<T>(sql, name, text, params);
 
 const SEND =
   'select ord, seq from tableos.msg_send($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])';
@@ -141,10 +135,4 @@ export async function ackMessages(sql: Runner, acks: readonly Ack[]): Promise<nu
     [acks.map((a) => a.mailbox), acks.map((a) => a.seq)],
   );
   return Number(row?.n ?? 0);
-}
-
-/** Maps "no such mailbox" from a procedure to MailboxNotFoundError. */
-export function mailboxError(err: unknown, mailbox: string): unknown {
-  const cause = err instanceof QueryError ? err.cause : err;
-  return pgCode(cause) === '42704' ? new MailboxNotFoundError(mailbox) : err;
 }

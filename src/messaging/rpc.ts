@@ -2,9 +2,9 @@
 // rpc), the reply a message back to the caller's address (topic rpc.reply), both on record.
 import crypto from 'node:crypto';
 import type { Sql } from '../kernel/database.js';
-import { errorMessage, TableOSError } from '../kernel/errors.js';
+import { ClosedError, errorMessage, TableOSError } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
-import { BadOptionError, CallTimeoutError, RemoteError } from './errors.js';
+import { BadOptionError, CallTimeoutError, RemoteError, ServiceStoppedError } from './errors.js';
 import type { Notifier } from '../kernel/notifier.js';
 import type { Messaging } from './messaging.js';
 import { sendRows, toMessage, type Message, type MessageRow, type SendRow } from './queries.js';
@@ -140,7 +140,7 @@ export class Rpc {
     await this.stopLoop();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new TableOSError('TABLEOS_CLOSED', 'messaging closed while waiting for a reply'));
+      p.reject(new ClosedError('messaging closed while waiting for a reply'));
     }
     this.pending.clear();
   }
@@ -226,7 +226,7 @@ export class Rpc {
     let reply: Reply;
     const handler = this.handlers.get(r.receiver);
     try {
-      if (handler === undefined) throw new Error('service stopped');
+      if (handler === undefined) throw new ServiceStoppedError(r.receiver);
       reply = { ok: await handler(r.body, toMessage(r)) };
     } catch (err) {
       const code = err instanceof TableOSError ? err.code : undefined;

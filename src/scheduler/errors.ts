@@ -1,6 +1,7 @@
-// Scheduler errors. The stored procedures name the condition in the error's DETAIL; callers
-// get the matching class.
-import { QueryError, TableOSError } from '../kernel/errors.js';
+// Scheduler errors. The stored procedures raise them with their code (tableos.raise_error);
+// callers get the matching class.
+import { TableOSError } from '../kernel/errors.js';
+import { registerRaisedErrors } from '../kernel/query.js';
 
 export type SchedulerErrorCode =
   | 'TABLEOS_SCHED_INVALID'
@@ -11,7 +12,9 @@ export type SchedulerErrorCode =
   | 'TABLEOS_SCHED_EXECUTOR_NOT_ALIVE'
   | 'TABLEOS_SCHED_BUSY'
   | 'TABLEOS_SCHED_TASK_FAILED'
-  | 'TABLEOS_SCHED_NOT_EXECUTOR';
+  | 'TABLEOS_SCHED_NOT_EXECUTOR'
+  | 'TABLEOS_SCHED_BAD_POLICY_CHOICE'
+  | 'TABLEOS_SCHED_BAD_RESULT';
 
 export class SchedulerError extends TableOSError {
   declare readonly code: SchedulerErrorCode;
@@ -82,7 +85,21 @@ export class NotExecutorError extends SchedulerError {
   }
 }
 
-const classes: Record<string, new (m: string, o?: { cause?: unknown }) => SchedulerError> = {
+/** A placement policy returned a worker that was not among the candidates it was given. */
+export class PolicyChoiceError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TABLEOS_SCHED_BAD_POLICY_CHOICE', message, options);
+  }
+}
+
+/** A task handler returned a value that cannot be stored as its JSON result. */
+export class TaskResultError extends SchedulerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TABLEOS_SCHED_BAD_RESULT', message, options);
+  }
+}
+
+const raised: Record<string, new (m: string, o: { cause: unknown }) => SchedulerError> = {
   TABLEOS_SCHED_INVALID: SchedulerInvalidError,
   TABLEOS_SCHED_UNKNOWN_QUEUE: UnknownQueueError,
   TABLEOS_SCHED_UNKNOWN_POLICY: UnknownPolicyError,
@@ -90,13 +107,14 @@ const classes: Record<string, new (m: string, o?: { cause?: unknown }) => Schedu
   TABLEOS_SCHED_UNKNOWN_CRON: UnknownCronError,
   TABLEOS_SCHED_EXECUTOR_NOT_ALIVE: ExecutorNotAliveError,
   TABLEOS_SCHED_BUSY: SchedulerBusyError,
+  TABLEOS_SCHED_BAD_POLICY_CHOICE: PolicyChoiceError,
 };
 
-/** Turns a procedure's coded failure into its scheduler error; anything else passes through. */
-export function schedulerError(err: unknown): unknown {
-  if (!(err instanceof QueryError)) return err;
-  const pg = err.cause as { detail?: unknown; message?: unknown } | undefined;
-  const cls = typeof pg?.detail === 'string' ? classes[pg.detail] : undefined;
-  if (cls === undefined) return err;
-  return new cls(typeof pg?.message === 'string' ? pg.message : err.message, { cause: err });
-}
+registerRaisedErrors(
+  Object.fromEntries(
+    Object.entries(raised).map(([code, cls]) => [
+      code,
+      (r) => new cls(r.message, { cause: r.query }),
+    ]),
+  ),
+);

@@ -1,19 +1,14 @@
 // The scheduler's stored procedures as typed calls: one statement, one round trip each.
 // Batches travel as text arrays cast on the server, so NULL elements keep their meaning.
 import type { Sql } from '../kernel/database.js';
-import { QueryError } from '../kernel/errors.js';
-import { schedulerError } from './errors.js';
+import { queryRows } from '../kernel/query.js';
+import './errors.js'; // registers the codes the procedures raise
 import type { CronRow, QueueRow, TaskRow } from './types.js';
 
 type Param = string | number | boolean | null | Date | (string | null)[];
 
-async function run<Row>(sql: Sql, name: string, text: string, params: Param[]): Promise<Row[]> {
-  try {
-    return (await sql.unsafe(text, params as never[], { prepare: true })) as unknown as Row[];
-  } catch (err) {
-    throw schedulerError(new QueryError(name, params, err));
-  }
-}
+const run = <Row>(sql: Sql, name: string, text: string, params: Param[]): Promise<Row[]> =>
+  queryRows<Row>(sql, name, text, params);
 
 export interface EnqueueRow {
   queue: string;

@@ -1,5 +1,6 @@
 // Queued workflows: a run waiting on a queue is a workflow row ('enqueued') plus a task of
-// kind tableos.workflow, written in one transaction so neither exists without the other.
+// kind tableos.workflow, written by one statement (sched_enqueue_workflow, which makes the
+// run through the workflows service's wf_enqueue) so neither exists without the other.
 // The scheduler places the task like any other; its handler runs the workflow by id, and the
 // workflow's own checkpoints keep the run exactly-once even when the task is re-queued.
 import crypto from 'node:crypto';
@@ -8,8 +9,8 @@ import type { Workflows } from '../workflows/service.js';
 import { WorkflowArgumentError, WorkflowConflictError } from '../workflows/errors.js';
 import { serialize } from '../workflows/serialize.js';
 import { checkId, checkMs, checkName } from '../workflows/validate.js';
-import { schedulerError } from './errors.js';
-import * as proc from './procedures.js';
+import { runQuery } from '../kernel/query.js';
+import type * as proc from './procedures.js';
 import type { EnqueueOptions, TaskHandler } from './types.js';
 
 export const WORKFLOW_TASK_KIND = 'tableos.workflow';
@@ -38,23 +39,21 @@ export async function enqueueWorkflow(
   const { id: _id, timeoutMs: _t, ...taskOpts } = opts;
   // Retried elsewhere if a handler fails to start the run (e.g. not registered there).
   const row = toRow({ workflowId: id }, { maxAttempts: 3, ...taskOpts, dedupKey: id });
-  try {
-    await sql.begin(async (tx) => {
-      const [started] = await tx<{ name: string | null; created: boolean }[]>`
-        select * from tableos.wf_start(${[id]}::text[], ${[name]}::text[], ${[input]}::text[],
-          '{enqueued}'::text[], null, '{NULL}'::text[], '{NULL}'::int[], ${[timeoutMs]}::bigint[], '{10}'::int[])`;
-      if (started && !started.created) {
-        if (started.name !== name) {
-          throw new WorkflowConflictError(
-            `workflow id ${id} is already used by a run of ${started.name}`,
-          );
-        }
-        return; // the same run, enqueued before
-      }
-      await proc.enqueueBatch(tx as unknown as Sql, [row]);
-    });
-  } catch (err) {
-    throw schedulerError(err);
+  const [started] = await runQuery(
+    'tableos.sched_enqueue_workflow',
+    [queue, id, name],
+    () =>
+      sql<{ workflow_name: string | null; created: boolean }[]>`
+      select workflow_name, created from tableos.sched_enqueue_workflow(
+        ${id}, ${name}, ${input}, ${timeoutMs}, ${row.queue}, ${row.payload}::text::jsonb,
+        ${row.priority}, ${row.runAt}::text::timestamptz, ${row.memoryMb}, ${row.localityKey},
+        ${row.partitionKey}, ${row.maxAttempts})`,
+  );
+  // Not created: the same run, enqueued before, unless the id belongs to another workflow.
+  if (started && !started.created && started.workflow_name !== name) {
+    throw new WorkflowConflictError(
+      `workflow id ${id} is already used by a run of ${started.workflow_name}`,
+    );
   }
   return id;
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../kernel/logger.js';
 import { errorMessage } from '../kernel/errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { Batcher } from '../kernel/batcher.js';
+import { TaskResultError } from './errors.js';
 import * as proc from './procedures.js';
 import type { ResultWaiter } from './results.js';
 import type { TaskHandler, TaskRow, WorkerOptions } from './types.js';
@@ -233,7 +234,9 @@ function toJson(value: unknown): string {
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    throw new Error(`task result is not JSON-serialisable: ${errorMessage(err)}`);
+    throw new TaskResultError(`task result is not JSON-serialisable: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   return text ?? 'null';
 }

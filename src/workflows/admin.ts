@@ -2,8 +2,7 @@
 // cancel, resume, fork, gc, waiting for results and events. Used by the service and the client.
 import crypto from 'node:crypto';
 import type { Sql } from '../kernel/database.js';
-import { QueryError, TableOSError } from '../kernel/errors.js';
-import { PG, pgCode } from '../kernel/pg-codes.js';
+import { runQuery } from '../kernel/query.js';
 import type { Logger } from '../kernel/logger.js';
 import {
   WorkflowResultTimeoutError,
@@ -162,9 +161,9 @@ export class WorkflowAdmin {
     if (!Array.isArray(args)) throw new WorkflowArgumentError('arguments must be an array');
     const id = opts.id === undefined ? crypto.randomUUID() : checkId(opts.id);
     const input = serialize(args, `arguments of workflow ${name}`);
+    const timeoutMs = checkMs(opts.timeoutMs, 'timeoutMs') ?? null;
     const [row] = await this.sql<{ name: string | null; created: boolean }[]>`
-      select * from tableos.wf_start(${[id]}::text[], ${[name]}::text[], ${[input]}::text[], '{enqueued}'::text[], null,
-        '{NULL}'::text[], '{NULL}'::int[], ${[checkMs(opts.timeoutMs, 'timeoutMs') ?? null]}::bigint[], '{10}'::int[])`;
+      select * from tableos.wf_enqueue(${id}, ${name}, ${input}, ${timeoutMs})`;
     if (row && !row.created && row.name !== name) {
       throw new WorkflowArgumentError(`workflow id ${id} is already used by a run of ${row.name}`);
     }
@@ -200,9 +199,9 @@ export class WorkflowAdmin {
 
   async steps(id: string): Promise<CallInfo[]> {
     checkId(id);
-    const rows = await this.run(
+    const rows = await runQuery(
       'tableos.wf_steps',
-      id,
+      [id],
       () => this.sql<CallRow[]>`select * from tableos.wf_steps(${id})`,
     );
     return rows.map(toCallInfo);
@@ -211,9 +210,9 @@ export class WorkflowAdmin {
   /** Cancels a run and its unfinished children; returns the ids cancelled (empty if it had finished). */
   async cancel(id: string): Promise<string[]> {
     checkId(id);
-    const rows = await this.run(
+    const rows = await runQuery(
       'tableos.wf_cancel',
-      id,
+      [id, null, false],
       () => this.sql<{ wf_cancel: string }[]>`select * from tableos.wf_cancel(${id}, null, false)`,
     );
     return rows.map((r) => r.wf_cancel);
@@ -222,9 +221,9 @@ export class WorkflowAdmin {
   /** Makes a cancelled, failed or over-cap run pending again; a live executor with its code picks it up. */
   async resume(id: string): Promise<string[]> {
     checkId(id);
-    const rows = await this.run(
+    const rows = await runQuery(
       'tableos.wf_resume',
-      id,
+      [id],
       () => this.sql<{ wf_resume: string }[]>`select * from tableos.wf_resume(${id})`,
     );
     return rows.map((r) => r.wf_resume);
@@ -238,9 +237,9 @@ export class WorkflowAdmin {
     const from = opts.fromStep ?? 2 ** 31 - 1;
     if (!Number.isInteger(from) || from < 0)
       throw new WorkflowArgumentError(`fromStep must be an integer >= 0, got ${from}`);
-    await this.run(
+    await runQuery(
       'tableos.wf_fork',
-      id,
+      [id, from, newId],
       () => this.sql`select tableos.wf_fork(${id}, ${from}, ${newId})`,
     );
     return newId;
@@ -266,19 +265,6 @@ export class WorkflowAdmin {
     const [row] = await this.sql<WorkflowRow[]>`select * from tableos.workflow where id = ${id}`;
     if (row === undefined) throw new WorkflowNotFoundError(id);
     return row;
-  }
-
-  private async run<T>(query: string, id: string, f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (err) {
-      if (pgCode(err) === 'P0002') throw new WorkflowNotFoundError(id);
-      if (pgCode(err) === PG.uniqueViolation)
-        throw new WorkflowArgumentError(`a workflow with that id already exists`, { cause: err });
-      if (pgCode(err) === '55000')
-        throw new TableOSError('TABLEOS_WORKFLOW_FINISHED', (err as Error).message, { cause: err });
-      throw new QueryError(query, [id], err);
-    }
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,24 @@
 // Workflow errors: one subclass per condition, each with a stable TABLEOS_WORKFLOW_* code.
 import { TableOSError } from '../kernel/errors.js';
+import { quotedName, registerRaisedErrors } from '../kernel/query.js';
 
-export class WorkflowNotFoundError extends TableOSError {
-  constructor(readonly workflowId: string) {
-    super('TABLEOS_WORKFLOW_NOT_FOUND', `no workflow with id ${JSON.stringify(workflowId)}`);
+/** The base of every workflow-service error. */
+export class WorkflowError extends TableOSError {}
+
+export class WorkflowNotFoundError extends WorkflowError {
+  constructor(
+    readonly workflowId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'TABLEOS_WORKFLOW_NOT_FOUND',
+      `no workflow with id ${JSON.stringify(workflowId)}`,
+      options,
+    );
   }
 }
 
-export class UnknownWorkflowError extends TableOSError {
+export class UnknownWorkflowError extends WorkflowError {
   constructor(readonly workflowName: string) {
     super(
       'TABLEOS_WORKFLOW_UNKNOWN',
@@ -16,19 +27,19 @@ export class UnknownWorkflowError extends TableOSError {
   }
 }
 
-export class WorkflowConflictError extends TableOSError {
+export class WorkflowConflictError extends WorkflowError {
   constructor(message: string) {
     super('TABLEOS_WORKFLOW_CONFLICT', message);
   }
 }
 
-export class WorkflowArgumentError extends TableOSError {
+export class WorkflowArgumentError extends WorkflowError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TABLEOS_WORKFLOW_BAD_ARGUMENT', message, options);
   }
 }
 
-export class WorkflowSerializationError extends TableOSError {
+export class WorkflowSerializationError extends WorkflowError {
   constructor(
     readonly what: string,
     detail: string,
@@ -40,7 +51,7 @@ export class WorkflowSerializationError extends TableOSError {
   }
 }
 
-export class WorkflowPayloadTooLargeError extends TableOSError {
+export class WorkflowPayloadTooLargeError extends WorkflowError {
   constructor(
     readonly what: string,
     readonly bytes: number,
@@ -53,7 +64,7 @@ export class WorkflowPayloadTooLargeError extends TableOSError {
   }
 }
 
-export class NotInWorkflowError extends TableOSError {
+export class NotInWorkflowError extends WorkflowError {
   constructor(what: string) {
     super(
       'TABLEOS_WORKFLOW_OUTSIDE',
@@ -62,7 +73,7 @@ export class NotInWorkflowError extends TableOSError {
   }
 }
 
-export class StepRetriesExhaustedError extends TableOSError {
+export class StepRetriesExhaustedError extends WorkflowError {
   constructor(
     readonly stepName: string,
     readonly attempts: number,
@@ -76,7 +87,7 @@ export class StepRetriesExhaustedError extends TableOSError {
   }
 }
 
-export class NonDeterminismError extends TableOSError {
+export class NonDeterminismError extends WorkflowError {
   constructor(
     readonly workflowId: string,
     readonly position: number,
@@ -90,13 +101,13 @@ export class NonDeterminismError extends TableOSError {
   }
 }
 
-export class WorkflowCancelledError extends TableOSError {
+export class WorkflowCancelledError extends WorkflowError {
   constructor(readonly workflowId: string) {
     super('TABLEOS_WORKFLOW_CANCELLED', `workflow ${workflowId} was cancelled`);
   }
 }
 
-export class WorkflowTimeoutError extends TableOSError {
+export class WorkflowTimeoutError extends WorkflowError {
   constructor(readonly workflowId: string) {
     super(
       'TABLEOS_WORKFLOW_TIMEOUT',
@@ -105,7 +116,7 @@ export class WorkflowTimeoutError extends TableOSError {
   }
 }
 
-export class WorkflowResultTimeoutError extends TableOSError {
+export class WorkflowResultTimeoutError extends WorkflowError {
   constructor(
     readonly workflowId: string,
     readonly timeoutMs: number,
@@ -117,7 +128,7 @@ export class WorkflowResultTimeoutError extends TableOSError {
   }
 }
 
-export class WorkflowNotExecutorError extends TableOSError {
+export class WorkflowNotExecutorError extends WorkflowError {
   constructor(what: string) {
     super(
       'TABLEOS_WORKFLOW_NOT_EXECUTOR',
@@ -125,3 +136,54 @@ export class WorkflowNotExecutorError extends TableOSError {
     );
   }
 }
+
+/** Resuming a run that already succeeded; fork it to run it again. */
+export class WorkflowFinishedError extends WorkflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TABLEOS_WORKFLOW_FINISHED', message, options);
+  }
+}
+
+/** The executor running a workflow stopped (closed or shut down) before the run ended here. */
+export class WorkflowShutdownError extends WorkflowError {
+  constructor(message: string) {
+    super('TABLEOS_WORKFLOW_SHUTDOWN', message);
+  }
+}
+
+/**
+ * A run was recovered more often than its cap (its executors kept dying). tableos.wf_claim
+ * records it as the run's error; the run's result rejects with this code.
+ */
+export class WorkflowRecoveryLimitError extends WorkflowError {
+  constructor(
+    readonly workflowId: string,
+    readonly attempts: number,
+  ) {
+    super(
+      'TABLEOS_WORKFLOW_RECOVERY_LIMIT',
+      `workflow ${workflowId} was recovered ${attempts} times, its cap; its executor kept dying while running it. Fix the cause, then resume it.`,
+    );
+  }
+}
+
+/**
+ * A non-TableOS error as read back from a workflow's records (what a workflow or step threw),
+ * with the recorded name, message, code and stack; also what a thrown non-Error value
+ * (`throw 'x'`) is recorded as.
+ */
+export class RecordedError extends Error {
+  declare code?: unknown;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'Error';
+  }
+}
+
+registerRaisedErrors({
+  TABLEOS_WORKFLOW_NOT_FOUND: (r) =>
+    new WorkflowNotFoundError(quotedName(r.message) ?? '', { cause: r.query }),
+  TABLEOS_WORKFLOW_FINISHED: (r) => new WorkflowFinishedError(r.message, { cause: r.query }),
+  TABLEOS_WORKFLOW_BAD_ARGUMENT: (r) => new WorkflowArgumentError(r.message, { cause: r.query }),
+});

@@ -2,7 +2,8 @@
 // checkpoint (and carries an idempotency id); a receive consumes the message in the same
 // transaction that records it, so a crash never loses or duplicates one.
 import type { Sql } from '../kernel/database.js';
-import { pgCode } from '../kernel/pg-codes.js';
+import { runQuery } from '../kernel/query.js';
+import { MailboxNotFoundError } from '../messaging/errors.js';
 import { checkMailbox, checkTimeout, checkTopic } from '../messaging/validate.js';
 import { channelFor, consumeInTx, sendInTx } from '../messaging/workflow.js';
 import type { WorkflowContext } from './context.js';
@@ -17,8 +18,6 @@ export interface WorkflowRecvOptions {
   /** How long to wait for a message (default 60 s); the deadline survives restarts. */
   timeoutMs?: number;
 }
-
-const NO_SUCH_OBJECT = '42704'; // undefined_object: msg_peek of a mailbox not created yet
 
 /** A workflow's mailbox is named by its id. */
 export function workflowMailbox(workflowId: string): string {
@@ -70,11 +69,17 @@ export async function workflowRecv<T>(
 }
 
 async function hasMessage(sql: Sql, mailbox: string, topic: string | undefined): Promise<boolean> {
+  const params = [mailbox, topic ?? null, 1];
   try {
-    const rows = await sql`select 1 from tableos.msg_peek(${mailbox}, ${topic ?? null}, 1)`;
+    const rows = await runQuery(
+      'tableos.msg_peek',
+      params,
+      () => sql`select 1 from tableos.msg_peek(${mailbox}, ${topic ?? null}, 1)`,
+    );
     return rows.length > 0;
   } catch (err) {
-    if (pgCode(err) === NO_SUCH_OBJECT) return false;
+    // Nothing has been sent to this workflow yet.
+    if (err instanceof MailboxNotFoundError) return false;
     throw err;
   }
 }

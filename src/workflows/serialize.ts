@@ -1,7 +1,11 @@
 // How workflow inputs, outputs and recorded values are stored: JSON text, with tagged objects
 // for Date, BigInt, Map, Set, Uint8Array, Error, undefined and non-finite numbers.
-import { TableOSError } from '../kernel/errors.js';
-import { WorkflowPayloadTooLargeError, WorkflowSerializationError } from './errors.js';
+import { InternalError, TableOSError, errorMessage } from '../kernel/errors.js';
+import {
+  RecordedError,
+  WorkflowPayloadTooLargeError,
+  WorkflowSerializationError,
+} from './errors.js';
 
 /** The largest serialized value (input, output, step result, event) a workflow may store. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -10,7 +14,8 @@ const TAG = '$t';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-function encode(v: unknown, path: string, seen: Set<object>): Json {
+/** `what` names the whole value (e.g. "result of step x") in the error about a part of it. */
+function encode(v: unknown, path: string, seen: Set<object>, what: string): Json {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -23,14 +28,15 @@ function encode(v: unknown, path: string, seen: Set<object>): Json {
       return { [TAG]: 'undefined' };
     case 'function':
     case 'symbol':
-      throw new Error(`${path} is a ${typeof v}`);
+      throw new WorkflowSerializationError(what, `${path} is a ${typeof v}`);
   }
   if (v === null) return null;
   const o = v as object;
-  if (seen.has(o)) throw new Error(`${path} refers back to itself (a cycle)`);
+  if (seen.has(o))
+    throw new WorkflowSerializationError(what, `${path} refers back to itself (a cycle)`);
   seen.add(o);
   try {
-    if (Array.isArray(o)) return o.map((x, i) => encode(x, `${path}[${i}]`, seen));
+    if (Array.isArray(o)) return o.map((x, i) => encode(x, `${path}[${i}]`, seen, what));
     if (o instanceof Date) {
       return { [TAG]: 'Date', v: Number.isNaN(o.getTime()) ? null : o.toISOString() };
     }
@@ -38,13 +44,13 @@ function encode(v: unknown, path: string, seen: Set<object>): Json {
       return {
         [TAG]: 'Map',
         v: [...o.entries()].map(([k, x], i) => [
-          encode(k, `${path}<key ${i}>`, seen),
-          encode(x, `${path}<value ${i}>`, seen),
+          encode(k, `${path}<key ${i}>`, seen, what),
+          encode(x, `${path}<value ${i}>`, seen, what),
         ]),
       };
     }
     if (o instanceof Set) {
-      return { [TAG]: 'Set', v: [...o].map((x, i) => encode(x, `${path}<${i}>`, seen)) };
+      return { [TAG]: 'Set', v: [...o].map((x, i) => encode(x, `${path}<${i}>`, seen, what)) };
     }
     if (o instanceof Uint8Array) {
       return {
@@ -59,7 +65,7 @@ function encode(v: unknown, path: string, seen: Set<object>): Json {
       if (e.stack !== undefined) out.stack = e.stack;
       if (e.cause !== undefined) {
         try {
-          out.cause = encode(e.cause, `${path}.cause`, seen);
+          out.cause = encode(e.cause, `${path}.cause`, seen, what);
         } catch {
           out.cause = e.cause instanceof Error ? e.cause.message : typeof e.cause;
         }
@@ -69,10 +75,10 @@ function encode(v: unknown, path: string, seen: Set<object>): Json {
     const proto = Object.getPrototypeOf(o) as object | null;
     if (proto !== Object.prototype && proto !== null) {
       const name = (o.constructor as { name?: string } | undefined)?.name ?? 'unknown';
-      throw new Error(`${path} is an instance of class ${name}`);
+      throw new WorkflowSerializationError(what, `${path} is an instance of class ${name}`);
     }
     const out: { [k: string]: Json } = {};
-    for (const [k, x] of Object.entries(o)) out[k] = encode(x, `${path}.${k}`, seen);
+    for (const [k, x] of Object.entries(o)) out[k] = encode(x, `${path}.${k}`, seen, what);
     // A plain object that itself has the tag key is wrapped so it is not read back as a tag.
     return TAG in out ? { [TAG]: 'Object', v: out } : out;
   } finally {
@@ -113,7 +119,7 @@ function decode(j: unknown): unknown {
     case 'Error':
       return decodeError(o);
     default:
-      throw new Error(`unknown stored type tag ${JSON.stringify(tag)}`);
+      throw new InternalError(`unknown stored type tag ${JSON.stringify(tag)}`);
   }
 }
 
@@ -124,7 +130,7 @@ function decodeError(o: Record<string, unknown>): Error {
   const err: Error & { code?: unknown } =
     typeof code === 'string' && code.startsWith('TABLEOS_')
       ? new TableOSError(code, message)
-      : new Error(message);
+      : new RecordedError(message);
   if (typeof o.name === 'string') err.name = o.name;
   if (code !== undefined && !(err instanceof TableOSError)) err.code = code;
   if (typeof o.stack === 'string') err.stack = o.stack;
@@ -140,9 +146,10 @@ export function serialize(v: unknown, what: string, limit = MAX_PAYLOAD_BYTES): 
   if (v === undefined) return null;
   let text: string;
   try {
-    text = JSON.stringify(encode(v, 'value', new Set()));
+    text = JSON.stringify(encode(v, 'value', new Set(), what));
   } catch (err) {
-    throw new WorkflowSerializationError(what, err instanceof Error ? err.message : String(err));
+    if (err instanceof WorkflowSerializationError) throw err;
+    throw new WorkflowSerializationError(what, errorMessage(err));
   }
   // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
   if (text.length * 3 > limit) {
@@ -160,7 +167,9 @@ export function deserialize(text: string | null | undefined): unknown {
 /** Serializes an error for storage; never throws (an unserializable error is stored as its message). */
 export function serializeError(err: unknown): string {
   try {
-    return serialize(err instanceof Error ? err : new Error(String(err)), 'error') ?? 'null';
+    return (
+      serialize(err instanceof Error ? err : new RecordedError(String(err)), 'error') ?? 'null'
+    );
   } catch {
     return JSON.stringify({ [TAG]: 'Error', name: 'Error', message: String(err) });
   }
@@ -168,5 +177,5 @@ export function serializeError(err: unknown): string {
 
 export function deserializeError(text: string | null | undefined): Error {
   const v = deserialize(text);
-  return v instanceof Error ? v : new Error(String(v));
+  return v instanceof Error ? v : new RecordedError(String(v));
 }

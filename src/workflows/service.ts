@@ -2,8 +2,9 @@
 // and takes over the workflows of executors that died.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
-import { TableOSError } from '../kernel/errors.js';
+import { ClosedError } from '../kernel/errors.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { runQuery } from '../kernel/query.js';
 import { WorkflowAdmin, WorkflowHandle, type WaitOptions } from './admin.js';
 import { WorkflowContext } from './context.js';
 import {
@@ -14,7 +15,9 @@ import {
   WorkflowCancelledError,
   WorkflowConflictError,
   WorkflowNotFoundError,
+  WorkflowShutdownError,
   WorkflowTimeoutError,
+  RecordedError,
 } from './errors.js';
 import { faultPoint } from '../kernel/fault.js';
 import type { CallRow } from './rows.js';
@@ -252,7 +255,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     parentSeq: number | null,
     generatedId = false,
   ): Promise<void> {
-    if (this.closed) throw new TableOSError('TABLEOS_CLOSED', 'the workflow service is closed');
+    if (this.closed) throw new ClosedError('the workflow service is closed');
     const list = checkArgs(args, Math.max(0, def.fn.length - 1), `workflow ${def.name}`);
     checkMs(timeoutMs, 'timeoutMs');
     const input = serialize(list, `arguments of workflow ${def.name}`);
@@ -373,9 +376,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       )
       .finally(() => {
         this.running.delete(id);
-        ctx.startWritten(
-          new TableOSError('TABLEOS_WORKFLOW_SHUTDOWN', `run ${id} ended before it was recorded`),
-        );
+        ctx.startWritten(new WorkflowShutdownError(`run ${id} ended before it was recorded`));
       })
       .catch(() => undefined);
     return r;
@@ -456,14 +457,22 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (after?.status && after.status !== fin?.status)
       return rowOutcome({ status: after.status, output: after.output, error: after.error });
     if (failed)
-      return { status: 'error', error: error instanceof Error ? error : new Error(String(error)) };
+      return {
+        status: 'error',
+        error: error instanceof Error ? error : new RecordedError(String(error)),
+      };
     return { status: 'success', value };
   }
 
   private expire(ctx: WorkflowContext): Promise<void> {
     // Stopped here first, so the cancellation notice that follows does not relabel it.
     ctx.stop(new WorkflowTimeoutError(ctx.workflowId));
-    return this.sql`select tableos.wf_cancel(${ctx.workflowId}, null, true)`
+    const id = ctx.workflowId;
+    return runQuery(
+      'tableos.wf_cancel',
+      [id, null, true],
+      () => this.sql`select tableos.wf_cancel(${id}, null, true)`,
+    )
       .then(() => undefined)
       .catch((err: unknown) =>
         this.log.warn(
@@ -484,8 +493,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     if (this.closed) return;
     this.closed = true;
     const stoppingTakeover = this.takeover.stop();
-    const stopping = new TableOSError(
-      'TABLEOS_WORKFLOW_SHUTDOWN',
+    const stopping = new WorkflowShutdownError(
       'this executor is shutting down; the run continues elsewhere',
     );
     for (const r of this.running.values()) r.ctx.stop(stopping);

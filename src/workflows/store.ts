@@ -1,7 +1,7 @@
 // The hot path to the database: starts and checkpoints go through group-commit batchers,
 // so concurrent workflows share one statement (one round trip, one commit) per batch.
 import type { Sql } from '../kernel/database.js';
-import { QueryError } from '../kernel/errors.js';
+import { queryRows } from '../kernel/query.js';
 import { Batcher } from '../kernel/batcher.js';
 
 export interface StartItem {
@@ -98,14 +98,7 @@ export class Store {
       items.map((i) => i.timeoutMs),
       items.map((i) => i.maxRecovery),
     ];
-    let rows: StartResult[];
-    try {
-      rows = (await this.sql.unsafe(START_SQL, params as never[], {
-        prepare: true,
-      })) as unknown as StartResult[];
-    } catch (err) {
-      throw new QueryError('tableos.wf_start', params, err);
-    }
+    const rows = await queryRows<StartResult>(this.sql, 'tableos.wf_start', START_SQL, params);
     const byId = new Map(rows.map((r) => [r.id, r]));
     // The same id twice in one batch: only the first caller created it.
     const seen = new Set<string>();
@@ -144,14 +137,7 @@ export class Store {
       fins.map((f) => f.output),
       fins.map((f) => f.error),
     ];
-    let rows: CommitRow[];
-    try {
-      rows = (await this.sql.unsafe(COMMIT_SQL, params as never[], {
-        prepare: true,
-      })) as unknown as CommitRow[];
-    } catch (err) {
-      throw new QueryError('tableos.wf_commit', params, err);
-    }
+    const rows = await queryRows<CommitRow>(this.sql, 'tableos.wf_commit', COMMIT_SQL, params);
     if (rows.length === 0) return items.map(() => undefined);
     const conflicts = new Map<string, CommitRow>();
     const finished = new Map<string, CommitRow>();

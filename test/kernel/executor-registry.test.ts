@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { QueryError } from '../../src/kernel/errors.js';
+import { InvalidArgumentError, QueryError } from '../../src/kernel/errors.js';
 import { ExecutorRegistry, listExecutors } from '../../src/kernel/executor-registry.js';
 import { silentLogger } from '../../src/kernel/logger.js';
 import { openTestOS } from '../support/db.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../support/wait.js';
 
 describe('executor registry', () => {
   it('registers this node with host, pid, version and a lease', async () => {
@@ -21,9 +20,14 @@ describe('executor registry', () => {
   it('keeps the lease alive with heartbeats', async () => {
     const os = await openTestOS({ heartbeatMs: 100, leaseMs: 400 });
     const before = (await listExecutors(os.sql))[0]!;
-    await sleep(900);
+    // Beats until the lease has been renewed past where the first one ended: no lapse between.
+    await waitFor(async () => (await listExecutors(os.sql))[0]!.heartbeat_at > before.lease_until, {
+      timeoutMs: 10_000,
+      what: 'heartbeats beyond the first lease',
+    });
     const after = (await listExecutors(os.sql))[0]!;
     expect(after.status).toBe('alive');
+    expect(after.id).toBe(before.id);
     expect(after.heartbeat_at.getTime()).toBeGreaterThan(before.heartbeat_at.getTime());
   });
 
@@ -39,7 +43,12 @@ describe('executor registry', () => {
     const notices: string[] = [];
     const listener = await os.sql.listen('tableos_executor', (p) => notices.push(p));
     await ghost.register();
-    await sleep(1200);
+    const deadNotice = () =>
+      notices.some((n) => {
+        const e = JSON.parse(n) as { id: string; status: string };
+        return e.id === 'ghost-1' && e.status === 'dead';
+      });
+    await waitFor(deadNotice, { timeoutMs: 10_000, what: 'ghost-1 to be announced dead' });
     const all = await listExecutors(os.sql, { all: true });
     expect(all.find((e) => e.id === 'ghost-1')?.status).toBe('dead');
     expect(all.find((e) => e.id === os.executor!.id)?.status).toBe('alive');
@@ -63,7 +72,15 @@ describe('executor registry', () => {
     const lost = new Promise<[string, string]>((r) =>
       reg.once('lost', (a: string, b: string) => r([a, b])),
     );
-    await sleep(400);
+    // Until the lease has run out, by the database's clock.
+    await waitFor(
+      async () => {
+        const [r] = await os.sql<{ over: boolean }[]>`
+          select lease_until < clock_timestamp() as over from tableos.executor where id = ${old}`;
+        return r?.over === true;
+      },
+      { timeoutMs: 10_000, what: 'the lease to run out' },
+    );
     await os.call('tableos.executor_reap');
     expect(await reg.heartbeat()).toBe('dead');
     const [from, to] = await lost;
@@ -90,7 +107,8 @@ describe('executor registry', () => {
     const err = await os
       .call('tableos.executor_register', "x'; drop table tableos.executor; --", 'h', 1, 'v', 1000)
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(QueryError);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).cause).toBeInstanceOf(QueryError);
     expect((err as Error).message).toMatch(/invalid executor id/);
     expect(await listExecutors(os.sql, { all: true })).toEqual([]);
   });

@@ -9,6 +9,7 @@ import {
 } from '../../src/messaging/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../src/messaging/validate.js';
 import { QueryError } from '../../src/kernel/errors.js';
+import { PG } from '../../src/kernel/pg-codes.js';
 import { openTestOS } from '../support/db.js';
 
 describe('bad input', () => {
@@ -87,9 +88,10 @@ describe('bad input', () => {
     // The procedure holds the limit for direct SQL callers too.
     const direct = (await os
       .call('tableos.msg_send', ['ok'], ['sql'], [null], [null], [null], [`"${big}"`], [], [])
-      .catch((e: unknown) => e)) as QueryError;
-    expect(direct).toBeInstanceOf(QueryError);
-    expect(direct.sqlState).toBe('54000');
+      .catch((e: unknown) => e)) as MessageTooLargeError;
+    expect(direct).toBeInstanceOf(MessageTooLargeError);
+    expect(direct.bytes).toBe(MAX_MESSAGE_BYTES + 2);
+    expect((direct.cause as QueryError).sqlState).toBe(PG.tableosError);
 
     // Hostile strings are data, not SQL.
     await m.send('ok', "'); delete from tableos.message; --", { topic: 'sql' });

@@ -40,7 +40,7 @@ describe('tableos msg', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/TABLEOS_MESSAGING_NO_MAILBOX/);
     const badTimeout = await runCli(['msg', 'recv', 'a', '--timeout', '0'], env);
-    expect(badTimeout.stderr).toMatch(/timeout must be a positive number/);
+    expect(badTimeout.stderr).toMatch(/timeoutMs must be a positive number/);
     const badTopic = await runCli(['msg', 'send', 'a', '1', '-t', 'bad topic'], env);
     expect(badTopic.code).toBe(1);
     expect(badTopic.stderr).toMatch(/TABLEOS_MESSAGING_BAD_TOPIC/);

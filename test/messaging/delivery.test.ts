@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { consumeInTx, sendInTx } from '../../src/messaging/workflow.js';
 import { openTestOS } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
+
+/** Thrown on purpose to roll a transaction back; any other error is a failure. */
+class Rollback extends Error {}
 
 describe('delivery guarantees', () => {
   it('redelivers a leased message that was not acknowledged, and forgets an acked one', async () => {
@@ -13,7 +17,12 @@ describe('delivery guarantees', () => {
     // Under the lease nobody else gets it.
     expect(await m.recv('work', { timeoutMs: 50 })).toBeUndefined();
     expect((await m.stats('work'))[0]).toMatchObject({ pending: 0, leased: 1 });
-    await new Promise((r) => setTimeout(r, 1100));
+    // Once the lease has run out the message counts as pending again.
+    await waitFor(async () => (await m.stats('work'))[0]?.pending === 1, {
+      timeoutMs: 10_000,
+      what: 'the lease to run out',
+    });
+    expect((await m.stats('work'))[0]).toMatchObject({ pending: 1, leased: 0 });
     const again = await m.recv('work', { ack: true, leaseMs: 5000, timeoutMs: 1000 });
     expect(again?.seq).toBe(first?.seq);
     expect(again?.deliveries).toBe(2);
@@ -47,14 +56,16 @@ describe('delivery guarantees', () => {
   it('consumes inside a caller transaction: rolled back means not consumed', async () => {
     const os = await openTestOS({ executor: false });
     await os.messaging.send('wf-inbox', { v: 1 }, { topic: 't' });
-    await os.sql
-      .begin(async (tx) => {
-        const got = await consumeInTx<{ v: number }>(tx, 'wf-inbox', { topic: 't' });
-        expect(got?.body).toEqual({ v: 1 });
-        throw new Error('crash before checkpoint');
-      })
-      .catch(() => undefined);
-    expect(await os.messaging.peek('wf-inbox')).toHaveLength(1);
+    // Taken inside a transaction that then fails, as if it crashed before its checkpoint.
+    let taken: unknown;
+    await expect(
+      os.sql.begin(async (tx) => {
+        taken = (await consumeInTx<{ v: number }>(tx, 'wf-inbox', { topic: 't' }))?.body;
+        throw new Rollback('crash before checkpoint');
+      }),
+    ).rejects.toBeInstanceOf(Rollback);
+    expect(taken).toEqual({ v: 1 });
+    expect((await os.messaging.peek('wf-inbox')).map((p) => p.body)).toEqual([{ v: 1 }]);
     const got = await os.sql.begin(async (tx) => {
       const msg = await consumeInTx(tx, 'wf-inbox', { topic: 't' });
       await sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' });
@@ -79,7 +90,16 @@ describe('delivery guarantees', () => {
     await m.send('slow-reader', 2);
     await m.send('keeper', 3);
     expect(await m.expire()).toEqual([]);
-    await new Promise((r) => setTimeout(r, 1100));
+    // Wait, by the database's clock, until the first two are older than the retention.
+    await waitFor(
+      async () => {
+        const [r] = await os.sql<{ n: number }[]>`
+          select count(*)::int n from tableos.message
+           where receiver = 'slow-reader' and sent_at < clock_timestamp() - interval '1 second'`;
+        return r?.n === 2;
+      },
+      { timeoutMs: 10_000, what: 'messages 1 and 2 to outlive the retention' },
+    );
     await m.send('slow-reader', 4);
     expect(await m.expire()).toEqual([{ mailbox: 'slow-reader', expired: 2 }]);
     const stats = await m.stats();
@@ -97,9 +117,11 @@ describe('delivery guarantees', () => {
     const idle = await os.messaging.watch('wf-7');
     expect(await idle.wait(100)).toBe(false);
     const w = await os.messaging.watch('wf-7');
+    const probe = await os.messaging.watch('wf-7');
     // Sent after the watch began but before wait is awaited: still seen.
     await other.messaging.send('wf-7', 'go', { topic: 'ev' });
-    await new Promise((r) => setTimeout(r, 100));
+    // The probe shares w's LISTEN: once it has seen the notification, so has w, before w.wait.
+    expect(await probe.wait(5000)).toBe(true);
     expect(await w.wait(5000)).toBe(true);
     const got = await os.sql.begin((tx) => consumeInTx(tx, 'wf-7', { topic: 'ev' }));
     expect(got?.body).toBe('go');

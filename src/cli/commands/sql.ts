@@ -1,6 +1,6 @@
 // tableos sql "<query>": run SQL against the OS state; aligned table or JSON lines.
 import type { Command } from 'commander';
-import { QueryError } from '../../kernel/errors.js';
+import { runQuery } from '../../kernel/query.js';
 import { withOS } from '../context.js';
 import { formatJsonLines, formatTable, type Row } from '../format.js';
 
@@ -18,12 +18,9 @@ export function register(program: Command): void {
     .option('--json', 'print rows as JSON lines')
     .action(async (query: string, opts: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
-        let result: unknown;
-        try {
-          result = await os.sql.unsafe(query).simple();
-        } catch (err) {
-          throw new QueryError('sql', [], err, query);
-        }
+        const result: unknown = await runQuery('sql', [], () => os.sql.unsafe(query).simple(), {
+          text: query,
+        });
         // Several statements give one result each.
         const results = (isMulti(result) ? result : [result]) as ResultLike[];
         for (const r of results) printResult(r, opts.json === true);
