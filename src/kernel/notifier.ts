@@ -8,12 +8,12 @@ export type PayloadHandler = (payload: string) => void;
 
 export interface Subscription {
   /** Called with the payload of every notification on the channel. */
-  onPayload?: PayloadHandler;
+  onPayload?: PayloadHandler | undefined;
   /**
    * Called each time LISTEN is (re)established after the first: notifications sent while
    * the connection was down are lost, so a subscriber re-checks its state here.
    */
-  onRelisten?: () => void;
+  onRelisten?: (() => void) | undefined;
 }
 
 interface Channel {

@@ -11,6 +11,12 @@ export interface WaitUntilOptions {
   pollMs: number;
   /** Only payloads for which this is true wake the waiter (default: every payload). */
   filter?: (payload: string) => boolean;
+  /**
+   * A cheaper wake source than a filter, for channels with many waiters: called once with
+   * the wake function, returns its unsubscribe. Payloads then wake only through it (a
+   * re-LISTEN still wakes every waiter).
+   */
+  wakeOn?: (wake: () => void) => () => void;
   /** Wraps each sleep, e.g. so a cancellation ends it with an error. */
   interrupt?: (sleep: Promise<void>) => Promise<void>;
 }
@@ -31,9 +37,15 @@ export async function waitUntil<T>(
     woken = true;
     wake();
   };
-  const { filter } = opts;
+  const { filter, wakeOn } = opts;
+  const offWake = wakeOn?.(onChange);
   const unsubscribe = await notifier.subscribe(opts.channel, {
-    onPayload: filter === undefined ? onChange : (p) => filter(p) && onChange(),
+    onPayload:
+      wakeOn !== undefined
+        ? undefined
+        : filter === undefined
+          ? onChange
+          : (p) => filter(p) && onChange(),
     onRelisten: onChange,
   });
   try {
@@ -57,5 +69,6 @@ export async function waitUntil<T>(
     }
   } finally {
     unsubscribe();
+    offWake?.();
   }
 }

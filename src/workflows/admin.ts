@@ -91,7 +91,23 @@ export class WorkflowAdmin {
     return this.statusSub;
   }
 
-  protected onStatus(_status: string, _id: string): void {}
+  /** Waiters on a run's status, by workflow id: one parse of each notification for all. */
+  private readonly statusWaiters = new Map<string, Set<() => void>>();
+
+  protected onStatus(_status: string, id: string): void {
+    const set = this.statusWaiters.get(id);
+    if (set) for (const w of set) w();
+  }
+
+  private onStatusOf(id: string, wake: () => void): () => void {
+    let set = this.statusWaiters.get(id);
+    if (set === undefined) this.statusWaiters.set(id, (set = new Set()));
+    set.add(wake);
+    return () => {
+      set.delete(wake);
+      if (set.size === 0) this.statusWaiters.delete(id);
+    };
+  }
 
   handle<R = unknown>(id: string): WorkflowHandle<R> {
     return new WorkflowHandle<R>(this, checkId(id));
@@ -100,7 +116,7 @@ export class WorkflowAdmin {
   /** Waits (LISTEN/NOTIFY, slow poll as fallback) until the workflow is finished. */
   async waitOutcome(id: string, opts: WaitOptions = {}): Promise<Outcome> {
     const timeoutMs = checkMs(opts.timeoutMs, 'timeoutMs');
-    const suffix = ` ${id}`;
+    await this.ensureStatusListener();
     const outcome = await waitUntil(
       this.notifier,
       async () => {
@@ -111,8 +127,7 @@ export class WorkflowAdmin {
         channel: 'tableos_wf',
         deadline: timeoutMs === undefined ? Infinity : Date.now() + timeoutMs,
         pollMs: this.pollMs,
-        // Payload: one `status id` line per change.
-        filter: (p) => p.split('\n').some((line) => line.endsWith(suffix)),
+        wakeOn: (wake) => this.onStatusOf(id, wake),
       },
     );
     if (outcome === undefined) throw new WorkflowResultTimeoutError(id, timeoutMs ?? 0);
