@@ -1,6 +1,6 @@
 // The messaging service of one TableOS node: durable mailboxes with blocking receive.
 import crypto from 'node:crypto';
-import type { Sql } from '../kernel/database.js';
+import type { Sql, TransactionSql } from '../kernel/database.js';
 import { ClosedError, errorMessage } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
 import { Batcher, type BatcherOptions } from '../kernel/batcher.js';
@@ -30,7 +30,7 @@ import {
   encodeBody,
 } from './validate.js';
 import { Sender } from './sender.js';
-import { channelFor } from './workflow.js';
+import { channelFor, consumeInTx, sendInTx } from './workflow.js';
 
 export type { MailboxStats } from './mailboxes.js';
 
@@ -214,6 +214,35 @@ export class Messaging {
    * consumeInTx): make the watch, try to take, and if nothing came, await watch.wait(ms). A
    * message sent after the watch was made always ends the wait.
    */
+  /**
+   * Sends inside the caller's transaction: the message exists only if tx commits. With an id,
+   * a replay of the same (from, id) is a no-op, even after the first was consumed; returns
+   * false then.
+   */
+  sendInTx(
+    tx: TransactionSql,
+    to: string | readonly string[],
+    body: unknown,
+    opts: { from?: string | undefined; id?: string | undefined; topic?: string | undefined } = {},
+  ): Promise<boolean> {
+    this.check();
+    return sendInTx(tx, to, body, { ...opts, from: opts.from ?? this.address });
+  }
+
+  /**
+   * Takes the oldest message of mailbox (of topic, if given) inside the caller's transaction:
+   * it is gone only if tx commits, so a checkpoint written in the same tx makes the receive
+   * exactly once. Undefined when there is none (also when the mailbox does not exist yet).
+   */
+  consumeInTx<T = unknown>(
+    tx: TransactionSql,
+    mailbox: string,
+    opts: { topic?: string | undefined } = {},
+  ): Promise<Message<T> | undefined> {
+    this.check();
+    return consumeInTx<T>(tx, mailbox, opts);
+  }
+
   async watch(mailbox: string): Promise<MailboxWatch> {
     checkMailbox(mailbox);
     this.check();

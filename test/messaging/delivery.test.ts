@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { consumeInTx, sendInTx } from '../../src/messaging/workflow.js';
 import { openTestOS } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 
@@ -60,22 +59,23 @@ describe('delivery guarantees', () => {
     let taken: unknown;
     await expect(
       os.sql.begin(async (tx) => {
-        taken = (await consumeInTx<{ v: number }>(tx, 'wf-inbox', { topic: 't' }))?.body;
+        taken = (await os.messaging.consumeInTx<{ v: number }>(tx, 'wf-inbox', { topic: 't' }))
+          ?.body;
         throw new Rollback('crash before checkpoint');
       }),
     ).rejects.toBeInstanceOf(Rollback);
     expect(taken).toEqual({ v: 1 });
     expect((await os.messaging.peek('wf-inbox')).map((p) => p.body)).toEqual([{ v: 1 }]);
     const got = await os.sql.begin(async (tx) => {
-      const msg = await consumeInTx(tx, 'wf-inbox', { topic: 't' });
-      await sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' });
+      const msg = await os.messaging.consumeInTx(tx, 'wf-inbox', { topic: 't' });
+      await os.messaging.sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' });
       return msg;
     });
     expect(got?.body).toEqual({ v: 1 });
     expect(await os.messaging.peek('wf-inbox')).toEqual([]);
-    expect(await os.sql.begin((tx) => consumeInTx(tx, 'never-made'))).toBeUndefined();
+    expect(await os.sql.begin((tx) => os.messaging.consumeInTx(tx, 'never-made'))).toBeUndefined();
     const replay = await os.sql.begin((tx) =>
-      sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' }),
+      os.messaging.sendInTx(tx, 'wf-out', 'reply', { from: 'wf-a', id: 'r1' }),
     );
     expect(replay).toBe(false);
     expect(await os.messaging.peek('wf-out')).toHaveLength(1);
@@ -123,7 +123,7 @@ describe('delivery guarantees', () => {
     // The probe shares w's LISTEN: once it has seen the notification, so has w, before w.wait.
     expect(await probe.wait(5000)).toBe(true);
     expect(await w.wait(5000)).toBe(true);
-    const got = await os.sql.begin((tx) => consumeInTx(tx, 'wf-7', { topic: 'ev' }));
+    const got = await os.sql.begin((tx) => os.messaging.consumeInTx(tx, 'wf-7', { topic: 'ev' }));
     expect(got?.body).toBe('go');
   });
 
