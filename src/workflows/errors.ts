@@ -153,17 +153,11 @@ export class WorkflowShutdownError extends WorkflowError {
 
 /**
  * A run was recovered more often than its cap (its executors kept dying). tableos.wf_claim
- * records it as the run's error; the run's result rejects with this code.
+ * records it as the run's error, with the message; the run's result rejects with this class.
  */
 export class WorkflowRecoveryLimitError extends WorkflowError {
-  constructor(
-    readonly workflowId: string,
-    readonly attempts: number,
-  ) {
-    super(
-      'TABLEOS_WORKFLOW_RECOVERY_LIMIT',
-      `workflow ${workflowId} was recovered ${attempts} times, its cap; its executor kept dying while running it. Fix the cause, then resume it.`,
-    );
+  constructor(message: string) {
+    super('TABLEOS_WORKFLOW_RECOVERY_LIMIT', message);
   }
 }
 

@@ -5,6 +5,7 @@ import {
   RecordedError,
   WorkflowPayloadTooLargeError,
   WorkflowSerializationError,
+  WorkflowRecoveryLimitError,
 } from './errors.js';
 
 /** The largest serialized value (input, output, step result, event) a workflow may store. */
@@ -126,11 +127,14 @@ function decode(j: unknown): unknown {
 function decodeError(o: Record<string, unknown>): Error {
   const message = typeof o.message === 'string' ? o.message : '';
   const code = o.code;
-  // TableOS errors come back as TableOSError with their code, so callers can branch on it.
+  // TableOS errors come back as TableOSError with their code, so callers can branch on it;
+  // the one the database records itself comes back as its class.
   const err: Error & { code?: unknown } =
-    typeof code === 'string' && code.startsWith('TABLEOS_')
-      ? new TableOSError(code, message)
-      : new RecordedError(message);
+    code === 'TABLEOS_WORKFLOW_RECOVERY_LIMIT'
+      ? new WorkflowRecoveryLimitError(message)
+      : typeof code === 'string' && code.startsWith('TABLEOS_')
+        ? new TableOSError(code, message)
+        : new RecordedError(message);
   if (typeof o.name === 'string') err.name = o.name;
   if (code !== undefined && !(err instanceof TableOSError)) err.code = code;
   if (typeof o.stack === 'string') err.stack = o.stack;

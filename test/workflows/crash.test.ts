@@ -3,6 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TableOSClient } from '../../src/client.js';
+import { WorkflowRecoveryLimitError } from '../../src/workflows/errors.js';
 import { createTestDatabase } from '../support/db.js';
 import { runFixture, type FixtureExit } from '../support/spawn.js';
 
@@ -115,5 +117,17 @@ describe('crash safety: SIGKILL at each fault point, then takeover', () => {
     expect(row!.status).toBe('max_recovery_exceeded');
     expect(row!.recovery_attempts).toBe(2);
     expect(JSON.parse(row!.error)).toMatchObject({ code: 'TABLEOS_WORKFLOW_RECOVERY_LIMIT' });
+    // The result rejects with the class, as read by any client.
+    const client = await TableOSClient.open({ databaseUrl: url });
+    try {
+      const err = await client
+        .handle('doomed-1')
+        .result()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowRecoveryLimitError);
+      expect((err as WorkflowRecoveryLimitError).message).toMatch(/recovered 1 times, its cap/);
+    } finally {
+      await client.close();
+    }
   });
 });
