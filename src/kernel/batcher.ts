@@ -28,6 +28,11 @@ export interface BatcherOptions {
    * (default `reject`).
    */
   onFailure?: 'reject' | 'retry-each';
+  /**
+   * Wraps each statement, e.g. with the kernel's retry after a lost connection; the
+   * statement must then be safe to run twice (default: run once).
+   */
+  retry?: <T>(op: () => Promise<T>) => Promise<T>;
 }
 
 interface Waiting<In, Out> {
@@ -56,6 +61,7 @@ export class Batcher<In, Out> {
   private readonly gather: 'microtask' | 'immediate' | 'none';
   private readonly regather: boolean;
   private readonly onFailure: 'reject' | 'retry-each';
+  private readonly retry: <T>(op: () => Promise<T>) => Promise<T>;
 
   private constructor(
     private readonly runBatch: RunBatch<In, Out>,
@@ -66,6 +72,7 @@ export class Batcher<In, Out> {
     this.gather = opts.gather ?? 'microtask';
     this.regather = opts.regather ?? true;
     this.onFailure = opts.onFailure ?? 'reject';
+    this.retry = opts.retry ?? ((op) => op());
     if (!(this.maxBatch >= 1 && this.maxInFlight >= 1))
       throw new RangeError('maxBatch and maxInFlight must be at least 1');
   }
@@ -136,7 +143,8 @@ export class Batcher<In, Out> {
   private async send(batch: Waiting<In, Out>[]): Promise<void> {
     let outcomes: BatchOutcome<Out>[];
     try {
-      outcomes = await this.runBatch(batch.map((w) => w.item));
+      const items = batch.map((w) => w.item);
+      outcomes = await this.retry(() => this.runBatch(items));
     } catch (err) {
       if (this.onFailure === 'retry-each' && batch.length > 1) {
         await Promise.all(batch.map((w) => this.send([w])));

@@ -21,6 +21,8 @@ const schema = z
     heartbeatMs: positiveInt,
     /** How long a lease lasts without a heartbeat before the executor counts as dead. */
     leaseMs: positiveInt,
+    /** How long an operation keeps retrying after losing its database connection (0: never). */
+    reconnectDeadlineMs: z.coerce.number().int().nonnegative().max(86_400_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .refine((c) => c.leaseMs > c.heartbeatMs * 2, {
@@ -52,6 +54,8 @@ export function loadConfig(input: ConfigInput = {}): Config {
     connectTimeoutS: input.connectTimeoutS ?? env('TABLEOS_CONNECT_TIMEOUT') ?? 4,
     heartbeatMs: input.heartbeatMs ?? env('TABLEOS_HEARTBEAT_MS') ?? 1000,
     leaseMs: input.leaseMs ?? env('TABLEOS_LEASE_MS') ?? 5000,
+    reconnectDeadlineMs:
+      input.reconnectDeadlineMs ?? env('TABLEOS_RECONNECT_DEADLINE_MS') ?? 60_000,
     logLevel: input.logLevel ?? env('TABLEOS_LOG_LEVEL') ?? 'info',
   };
   const parsed = schema.safeParse(raw);

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'TABLEOS_INVALID_ARGUMENT'
   | 'TABLEOS_NOT_FOUND'
   | 'TABLEOS_CLOSED'
+  | 'TABLEOS_DATABASE_UNAVAILABLE'
   | 'TABLEOS_INTERNAL'
   | (string & {});
 
@@ -160,6 +161,24 @@ export class NotFoundError extends TableOSError {
 export class ClosedError extends TableOSError {
   constructor(message = 'this TableOS instance is closed') {
     super('TABLEOS_CLOSED', message);
+  }
+}
+
+/**
+ * The database stayed out of reach past the reconnect deadline: the operation did not run,
+ * or its outcome is recorded and will be found again when the database is back.
+ */
+export class DatabaseUnavailableError extends TableOSError {
+  constructor(
+    readonly what: string,
+    readonly waitedMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'TABLEOS_DATABASE_UNAVAILABLE',
+      `${what}: the database stayed unreachable for ${waitedMs} ms (the reconnect deadline); last error: ${errorMessage(options?.cause)}`,
+      options,
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import { ClosedError } from './errors.js';
 import type { ExecutorRegistry } from './executor-registry.js';
 import type { Logger } from './logger.js';
 import { Notifier } from './notifier.js';
+import { DEFAULT_RECONNECT, retryOnConnectionLoss, type ReconnectPolicy } from './reconnect.js';
 
 /** What a service must do when the node closes. */
 export interface Service {
@@ -42,6 +43,23 @@ export class Kernel {
   /** True once close() has begun: no new service may be made. */
   get isClosed(): boolean {
     return this.closing;
+  }
+
+  /** How operations retry after losing their connection: the configured deadline. */
+  get reconnect(): ReconnectPolicy {
+    return { ...DEFAULT_RECONNECT, deadlineMs: this.config.reconnectDeadlineMs };
+  }
+
+  /**
+   * Runs op, and again on a fresh connection after each connection loss, until the
+   * reconnect deadline (see reconnect.ts). op must be safe to run twice.
+   */
+  retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return retryOnConnectionLoss(what, op, {
+      policy: this.reconnect,
+      log: this.log,
+      stopped: () => this.closed,
+    });
   }
 
   /** A child logger for one service. */

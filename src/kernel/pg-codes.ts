@@ -10,6 +10,8 @@ export const PG = {
   invalidCatalogName: '3D000', // invalid_catalog_name (database does not exist)
   cannotConnectNow: '57P03', // cannot_connect_now (starting up)
   adminShutdown: '57P01', // admin_shutdown
+  crashShutdown: '57P02', // crash_shutdown
+  tooManyConnections: '53300', // too_many_connections
   queryCanceled: '57014', // query_canceled
   raiseException: 'P0001', // raise_exception
 } as const;
