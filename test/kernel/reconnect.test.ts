@@ -27,10 +27,10 @@ describe('retryOnConnectionLoss', () => {
     let calls = 0;
     const value = await retryOnConnectionLoss(
       'test op',
-      async () => {
+      () => {
         calls++;
-        if (calls < 4) throw withCode('CONNECTION_CLOSED');
-        return 'done';
+        if (calls < 4) return Promise.reject(withCode('CONNECTION_CLOSED'));
+        return Promise.resolve('done');
       },
       { policy },
     );
@@ -42,9 +42,9 @@ describe('retryOnConnectionLoss', () => {
     let calls = 0;
     const failing = retryOnConnectionLoss(
       'test op',
-      async () => {
+      () => {
         calls++;
-        throw withCode('23505');
+        return Promise.reject(withCode('23505'));
       },
       { policy },
     );
@@ -56,9 +56,9 @@ describe('retryOnConnectionLoss', () => {
     let calls = 0;
     const failing = retryOnConnectionLoss(
       'tableos.wf_commit',
-      async () => {
+      () => {
         calls++;
-        throw withCode('ECONNREFUSED');
+        return Promise.reject(withCode('ECONNREFUSED'));
       },
       { policy },
     );
@@ -75,9 +75,9 @@ describe('retryOnConnectionLoss', () => {
     let calls = 0;
     const failing = retryOnConnectionLoss(
       'test op',
-      async () => {
+      () => {
         calls++;
-        throw withCode('CONNECTION_CLOSED');
+        return Promise.reject(withCode('CONNECTION_CLOSED'));
       },
       { policy, stopped: () => calls >= 2 },
     );
