@@ -1,6 +1,9 @@
 // Named fault-injection points for crash tests, one for every service. TABLEOS_FAULT=name[@n]
 // (names are `service:point`, e.g. `workflows:step-checkpointed`) kills this process with
-// SIGKILL the n-th time (default: the first) it passes that point.
+// SIGKILL the n-th time (default: the first) it passes that point. With `~disconnect` after
+// it (`workflows:procedure-committed@2~disconnect`) the point throws a lost-connection error
+// instead, as if the reply to a committed statement never arrived: the outcome the caller's
+// retry must find again without doing the work twice.
 
 export type FaultPoint =
   | 'workflows:start-committed'
@@ -17,18 +20,36 @@ export type FaultPoint =
 /** The environment variable that arms a fault point. */
 export const FAULT_ENV = 'TABLEOS_FAULT';
 
-function parse(spec: string | undefined): { name: string; at: number } | undefined {
+type FaultAction = 'kill' | 'disconnect';
+
+function parse(
+  spec: string | undefined,
+): { name: string; at: number; action: FaultAction } | undefined {
   if (spec === undefined || spec === '') return undefined;
-  const [name = '', nth] = spec.split('@');
+  const [point = '', action = 'kill'] = spec.split('~');
+  const [name = '', nth] = point.split('@');
   const at = nth === undefined ? 1 : Number(nth);
-  return Number.isInteger(at) && at >= 1 ? { name, at } : undefined;
+  if (!(Number.isInteger(at) && at >= 1) || (action !== 'kill' && action !== 'disconnect'))
+    return undefined;
+  return { name, at, action };
 }
 
 const armed = parse(process.env[FAULT_ENV]);
 let hits = 0;
 
+/** The error a `~disconnect` fault point throws: the driver's code for a closed connection. */
+export class InjectedDisconnect extends Error {
+  readonly code = 'CONNECTION_CLOSED';
+  constructor(point: string) {
+    super(`fault point ${point}: connection lost before the reply arrived`);
+    this.name = 'InjectedDisconnect';
+  }
+}
+
 export function faultPoint(point: FaultPoint): void {
   if (armed?.name !== point) return;
   hits++;
-  if (hits === armed.at) process.kill(process.pid, 'SIGKILL');
+  if (hits !== armed.at) return;
+  if (armed.action === 'disconnect') throw new InjectedDisconnect(point);
+  process.kill(process.pid, 'SIGKILL');
 }
