@@ -3157,7 +3157,8 @@ begin
   if cardinality(s_id) > 0 then
     insert into tableos.workflow (id, name, status, input, executor_id, max_recovery_attempts)
     select u.id, u.name, 'pending', u.input, p_executor, u.m
-      from unnest(s_id, s_name, s_input, s_max_recovery) as u(id, name, input, m);
+      from unnest(s_id, s_name, s_input, s_max_recovery) as u(id, name, input, m)
+    on conflict on constraint workflow_pkey do nothing;
   end if;
   if coalesce(array_length(c_wf, 1), 0) > 0 then
     insert into tableos.workflow_call as c (workflow_id, seq, kind, name, output, error, started_at)

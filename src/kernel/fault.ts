@@ -7,6 +7,8 @@
 
 export type FaultPoint =
   | 'workflows:start-committed'
+  | 'workflows:start-batch-committed'
+  | 'workflows:commit-batch-committed'
   | 'workflows:procedure-committed'
   | 'workflows:step-effect-done'
   | 'workflows:step-checkpointed'

@@ -70,14 +70,20 @@ export class WorkflowHandle<R = unknown> {
 export class WorkflowAdmin {
   private statusSub: Promise<() => void> | undefined;
   readonly pollMs: number;
+  private readonly retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
 
   constructor(
     readonly sql: Sql,
     readonly log: Logger,
     readonly notifier: Notifier,
-    opts: { pollMs?: number } = {},
+    opts: {
+      pollMs?: number;
+      /** Runs a read again after a lost connection (default: once). */
+      retrying?: <T>(what: string, op: () => Promise<T>) => Promise<T>;
+    } = {},
   ) {
     this.pollMs = opts.pollMs ?? 5000;
+    this.retry = opts.retrying ?? ((_what, op) => op());
   }
 
   /** Subscribes to tableos_wf once; every status line goes to onStatus. */
@@ -120,7 +126,7 @@ export class WorkflowAdmin {
     const outcome = await waitUntil(
       this.notifier,
       async () => {
-        const row = await this.require(id);
+        const row = await this.retry('tableos.wf_require', () => this.require(id));
         return TERMINAL.has(row.status) ? rowOutcome(row) : undefined;
       },
       {
@@ -135,8 +141,11 @@ export class WorkflowAdmin {
   }
 
   async readEvent(workflowId: string, key: string): Promise<{ found: boolean; value: unknown }> {
-    const [row] = await this.sql<{ value: string | null }[]>`
-      select value from tableos.workflow_event where workflow_id = ${workflowId} and key = ${key}`;
+    const [row] = await this.retry(
+      'tableos.workflow_event',
+      () => this.sql<{ value: string | null }[]>`
+        select value from tableos.workflow_event where workflow_id = ${workflowId} and key = ${key}`,
+    );
     return row === undefined
       ? { found: false, value: undefined }
       : { found: true, value: deserialize(row.value) };

@@ -15,6 +15,7 @@ import {
   WorkflowArgumentError,
   WorkflowConflictError,
 } from './errors.js';
+import { DatabaseUnavailableError } from '../kernel/errors.js';
 import { faultPoint } from '../kernel/fault.js';
 import { waitUntil } from '../kernel/wait.js';
 import type { CallRow } from './rows.js';
@@ -65,6 +66,11 @@ export class WorkflowContext {
   fatal: Error | undefined;
   /** Set when another run recorded a position first; this run's results are discarded. */
   superseded = false;
+  /**
+   * Set when a statement gave up after the reconnect deadline: the run records nothing more
+   * and stops here; it stays pending and is resumed from its history once the database is back.
+   */
+  databaseLost: DatabaseUnavailableError | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -133,16 +139,22 @@ export class WorkflowContext {
     for (let attempt = 0; ; attempt++) {
       const started = new Date();
       try {
-        const value = (await this.rt.sql.begin(`isolation level ${iso}`, async (tx) => {
-          const v = await fn(tx);
-          const output = serialize(v, `result of ${kind} ${name}`);
-          await tx`insert into tableos.workflow_call (workflow_id, seq, kind, name, output, started_at)
-                   values (${this.workflowId}, ${seq}, ${kind}, ${name}, ${output}, ${started})`;
+        // After a lost connection the transaction runs again; if the first one did commit,
+        // its recorded position makes this one fail on workflow_call_pkey and roll back.
+        const value = await this.db(`${kind} ${name}`, async () => {
+          const v = (await this.rt.sql.begin(`isolation level ${iso}`, async (tx) => {
+            const v = await fn(tx);
+            const output = serialize(v, `result of ${kind} ${name}`);
+            await tx`insert into tableos.workflow_call (workflow_id, seq, kind, name, output, started_at)
+                     values (${this.workflowId}, ${seq}, ${kind}, ${name}, ${output}, ${started})`;
+            return v;
+          })) as R;
+          faultPoint('workflows:procedure-committed');
           return v;
-        })) as R;
-        faultPoint('workflows:procedure-committed');
+        });
         return value;
       } catch (err) {
+        if (err instanceof DatabaseUnavailableError) throw err;
         const code = pgCode(err);
         if (
           code === PG.uniqueViolation &&
@@ -339,7 +351,10 @@ export class WorkflowContext {
     this.checkLive();
     const text = serialize(value, `event ${key}`);
     await this.flush();
-    await this.rt.sql`select tableos.wf_set_event(${this.workflowId}, ${seq}, ${key}, ${text})`;
+    await this.db(
+      'tableos.wf_set_event',
+      () => this.rt.sql`select tableos.wf_set_event(${this.workflowId}, ${seq}, ${key}, ${text})`,
+    );
   }
 
   /** Waits for another workflow's event; the wait's deadline and the value read are recorded. */
@@ -390,7 +405,7 @@ export class WorkflowContext {
       this.rt.notifier,
       async () => {
         this.checkLive();
-        return (await o.ready()) ? true : undefined;
+        return (await this.db(`wait on ${o.channel}`, o.ready)) ? true : undefined;
       },
       {
         channel: o.channel,
@@ -438,9 +453,11 @@ export class WorkflowContext {
   }
 
   private async loadRecorded(seq: number, kind: string, name: string): Promise<CallRow> {
-    const [row] = await this.rt.sql<
-      CallRow[]
-    >`select * from tableos.workflow_call where workflow_id = ${this.workflowId} and seq = ${seq}`;
+    const [row] = await this.db(
+      'tableos.workflow_call',
+      () => this.rt.sql<CallRow[]>`
+        select * from tableos.workflow_call where workflow_id = ${this.workflowId} and seq = ${seq}`,
+    );
     if (row === undefined)
       throw new WorkflowConflictError(`position ${seq} of workflow ${this.workflowId} vanished`);
     this.recorded.set(seq, row);
@@ -450,6 +467,20 @@ export class WorkflowContext {
   private checkLive(): void {
     if (this.stopReason) throw this.stopReason;
     if (this.fatal) throw this.fatal;
+    if (this.databaseLost) throw this.databaseLost;
+  }
+
+  /**
+   * Runs a statement of this run, again after each lost connection; past the reconnect
+   * deadline the run is marked databaseLost and stops.
+   */
+  private async db<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await this.rt.retrying(what, op);
+    } catch (err) {
+      if (err instanceof DatabaseUnavailableError) this.databaseLost ??= err;
+      throw err;
+    }
   }
 
   /** Awaits p unless the run is stopped first. */
@@ -545,6 +576,7 @@ export class WorkflowContext {
         // None of these records is known to be durable: keep them for the next flush or the
         // finish (positions are insert-once, so one that did commit is matched, not doubled).
         // Dropping them would let the run finish with a gap in its history.
+        if (err instanceof DatabaseUnavailableError) this.databaseLost ??= err;
         this.pending.unshift(...recs);
         if (start) this.startWritten(err);
         throw err;

@@ -19,6 +19,8 @@ export interface Runtime {
   readonly log: Logger;
   /** Fallback poll interval of blocking waits, in case a notification was missed. */
   readonly pollMs: number;
+  /** Runs op again after each lost connection until the reconnect deadline; op must be safe to run twice. */
+  retrying<T>(what: string, op: () => Promise<T>): Promise<T>;
   startChild(wf: WorkflowDef<never[], unknown>, args: unknown[], o: ChildStart): Promise<void>;
   outcome(id: string): Promise<Outcome>;
   readEvent(workflowId: string, key: string): Promise<{ found: boolean; value: unknown }>;

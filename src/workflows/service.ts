@@ -2,7 +2,7 @@
 // and takes over the workflows of executors that died.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
-import { ClosedError } from '../kernel/errors.js';
+import { ClosedError, DatabaseUnavailableError } from '../kernel/errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { runQuery } from '../kernel/query.js';
 import { WorkflowAdmin, WorkflowHandle, type WaitOptions } from './admin.js';
@@ -95,11 +95,13 @@ export class Workflows extends WorkflowAdmin implements Runtime {
   ) {
     super(kernel.sql, kernel.logger('workflows'), kernel.notifier, {
       pollMs: opts.pollMs ?? 3000,
+      retrying: (what, op) => kernel.retrying(what, op),
     });
     const inFlight = opts.maxInFlight ?? Math.max(2, kernel.config.poolSize - 2);
     this.store = new Store(kernel.sql, () => this.kernel.executorId ?? null, {
       maxInFlight: inFlight,
       maxBatch: 500,
+      retry: (what, op) => kernel.retrying(what, op),
     });
     this.takeover = new Takeover({
       sql: kernel.sql,
@@ -123,6 +125,10 @@ export class Workflows extends WorkflowAdmin implements Runtime {
 
   private get executorId(): string | undefined {
     return this.kernel.executorId;
+  }
+
+  retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return this.kernel.retrying(what, op);
   }
 
   procedure<A extends unknown[], R>(
@@ -291,8 +297,16 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       );
     }
     faultPoint('workflows:start-committed');
-    if (row.created && !enqueue && !this.running.has(id))
+    if (enqueue || this.running.has(id)) return;
+    if (row.created) {
       this.launch(def, id, list, new Map<number, CallRow>(), row.deadline);
+    } else if (row.status === 'pending' && row.executor_id === this.executorId) {
+      // This executor's own run that is not running here: the start's first attempt
+      // committed and its answer was lost with the connection. Run it from its history.
+      const calls = await this.retrying('tableos.workflow_call', () => loadCalls(this.sql, [id]));
+      if (!this.running.has(id))
+        this.launch(def, id, list, calls.get(id) ?? new Map<number, CallRow>(), row.deadline);
+    }
   }
 
   /**
@@ -375,7 +389,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
         this.log.error({ err, workflow: id }, 'workflow run failed to record its end'),
       )
       .finally(() => {
-        this.running.delete(id);
+        if (this.running.get(id) === r) this.running.delete(id);
         ctx.startWritten(new WorkflowShutdownError(`run ${id} ended before it was recorded`));
       })
       .catch(() => undefined);
@@ -412,6 +426,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
     }
     if (expiring) await expiring;
     await ctx.settle();
+    if (ctx.databaseLost) return this.leavePending(ctx, ctx.databaseLost);
     if (ctx.stopError) return { status: 'cancelled', error: ctx.stopError };
     if (ctx.superseded) return super.waitOutcome(id);
     if (ctx.fatal) {
@@ -446,6 +461,7 @@ export class Workflows extends WorkflowAdmin implements Runtime {
       results = await Promise.all(items.map((it) => this.store.commits.push(it)));
     } catch (err) {
       ctx.startWritten(err);
+      if (err instanceof DatabaseUnavailableError) return this.leavePending(ctx, err);
       throw err;
     }
     ctx.startWritten();
@@ -462,6 +478,19 @@ export class Workflows extends WorkflowAdmin implements Runtime {
         error: error instanceof Error ? error : new RecordedError(String(error)),
       };
     return { status: 'success', value };
+  }
+
+  /**
+   * The database stayed unreachable past the reconnect deadline: the run ends here without
+   * recording anything (it did not fail), stays pending, and this executor resumes it from
+   * its history once the database answers again. The caller's wait follows the database.
+   */
+  private leavePending(ctx: WorkflowContext, err: DatabaseUnavailableError): Promise<Outcome> {
+    const id = ctx.workflowId;
+    this.log.warn({ workflow: id, err: err.message }, 'database unreachable; run left pending');
+    if (this.running.get(id)?.ctx === ctx) this.running.delete(id);
+    this.takeover.adoptOwn();
+    return super.waitOutcome(id);
   }
 
   private expire(ctx: WorkflowContext): Promise<void> {

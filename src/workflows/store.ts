@@ -3,6 +3,7 @@
 import type { Sql } from '../kernel/database.js';
 import { queryRows } from '../kernel/query.js';
 import { Batcher } from '../kernel/batcher.js';
+import { faultPoint } from '../kernel/fault.js';
 
 export interface StartItem {
   id: string;
@@ -80,10 +81,22 @@ export class Store {
   constructor(
     private readonly sql: Sql,
     private readonly executorId: () => string | null,
-    opts: { maxInFlight: number; maxBatch: number },
+    opts: {
+      maxInFlight: number;
+      maxBatch: number;
+      /** Runs a statement again after a lost connection (both statements are safe to repeat). */
+      retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
+    },
   ) {
-    this.starts = Batcher.of((items) => this.flushStarts(items), opts);
-    this.commits = Batcher.of((items) => this.flushCommits(items), opts);
+    const { retry, ...sizes } = opts;
+    this.starts = Batcher.of((items) => this.flushStarts(items), {
+      ...sizes,
+      retry: (op) => retry('tableos.wf_start', op),
+    });
+    this.commits = Batcher.of((items) => this.flushCommits(items), {
+      ...sizes,
+      retry: (op) => retry('tableos.wf_commit', op),
+    });
   }
 
   private async flushStarts(items: StartItem[]): Promise<StartResult[]> {
@@ -99,6 +112,7 @@ export class Store {
       items.map((i) => i.maxRecovery),
     ];
     const rows = await queryRows<StartResult>(this.sql, 'tableos.wf_start', START_SQL, params);
+    faultPoint('workflows:start-batch-committed');
     const byId = new Map(rows.map((r) => [r.id, r]));
     // The same id twice in one batch: only the first caller created it.
     const seen = new Set<string>();
@@ -138,6 +152,7 @@ export class Store {
       fins.map((f) => f.error),
     ];
     const rows = await queryRows<CommitRow>(this.sql, 'tableos.wf_commit', COMMIT_SQL, params);
+    faultPoint('workflows:commit-batch-committed');
     if (rows.length === 0) return items.map(() => undefined);
     const conflicts = new Map<string, CommitRow>();
     const finished = new Map<string, CommitRow>();

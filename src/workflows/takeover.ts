@@ -31,6 +31,8 @@ const CLAIM_BATCH = 100;
 export class Takeover {
   private timer: NodeJS.Timeout | undefined;
   private all = false;
+  /** Look for this executor's own pending runs that are not running here (see adoptOwn). */
+  private own = false;
   private readonly ids = new Set<string>();
   private claiming: Promise<void> = Promise.resolve();
   private poll: NodeJS.Timeout | undefined;
@@ -43,12 +45,27 @@ export class Takeover {
     if (this.started || this.d.executorId() === undefined) return;
     this.started = true;
     this.d.notifier
-      .subscribe('tableos_executor', (payload) => {
-        if (!payload.includes('"alive"')) this.schedule(null);
+      .subscribe('tableos_executor', {
+        onPayload: (payload) => {
+          if (!payload.includes('"alive"')) this.schedule(null);
+        },
+        // Back from a lost connection: notices were missed, and a claim whose answer was
+        // lost may have left runs assigned to this executor that nothing runs.
+        onRelisten: () => this.adoptOwn(),
       })
       .catch((err: unknown) => this.d.log.warn({ err }, 'cannot listen for executors'));
     this.poll = setInterval(() => this.schedule(null), this.d.pollMs);
     this.poll.unref();
+  }
+
+  /**
+   * Resumes this executor's own pending runs that are not running here, soon: runs left
+   * pending when the database was unreachable, or claimed by a statement whose answer was
+   * lost. Keeps trying on the poll until one look succeeds.
+   */
+  adoptOwn(): void {
+    this.own = true;
+    this.schedule(null);
   }
 
   /** Claims soon: the given runs, or (null) any claimable run. Calls are coalesced. */
@@ -72,20 +89,30 @@ export class Takeover {
     const me = this.d.executorId();
     const names = this.d.names();
     if (this.stopped || me === undefined || names.length === 0) return;
+    if (this.own) {
+      const mine = await this.d.sql<ClaimedRun[]>`
+        select id, name, status, input, deadline from tableos.workflow
+         where status = 'pending' and executor_id = ${me} and name = any(${names})`;
+      this.own = false;
+      await this.resumeLive(mine);
+    }
     for (;;) {
       const rows = await this.d.sql<ClaimedRun[]>`
         select * from tableos.wf_claim(${me}, ${names}, ${ids}, ${CLAIM_BATCH})`;
-      const live = rows.filter((r) => r.status === 'pending' && !this.d.isRunning(r.id));
-      if (live.length > 0) {
-        this.d.log.info({ workflows: live.map((r) => r.id) }, 'taking over workflows');
-        const calls = await loadCalls(
-          this.d.sql,
-          live.map((r) => r.id),
-        );
-        for (const r of live) this.d.resume(r, calls.get(r.id) ?? new Map<number, CallRow>());
-      }
+      await this.resumeLive(rows);
       if (rows.length < CLAIM_BATCH || this.stopped) return;
     }
+  }
+
+  private async resumeLive(rows: ClaimedRun[]): Promise<void> {
+    const live = rows.filter((r) => r.status === 'pending' && !this.d.isRunning(r.id));
+    if (live.length === 0) return;
+    this.d.log.info({ workflows: live.map((r) => r.id) }, 'taking over workflows');
+    const calls = await loadCalls(
+      this.d.sql,
+      live.map((r) => r.id),
+    );
+    for (const r of live) this.d.resume(r, calls.get(r.id) ?? new Map<number, CallRow>());
   }
 
   async stop(): Promise<void> {

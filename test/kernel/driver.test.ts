@@ -1,47 +1,75 @@
-// The PostgreSQL driver survives its connection closing under a pending write: postgres.js
-// 3.4.9 throws outside any promise when a write deferred to the end of the event-loop turn
-// runs after the socket closed (patches/postgres+3.4.9.patch guards it). The same fixture
-// runs against the installed, patched driver and against a copy with the patch taken out.
+// The PostgreSQL driver survives losing its connection: postgres.js 3.4.9 ends the process
+// (1) when a write deferred to the end of the event-loop turn runs after the socket closed
+// (an uncaught TypeError), and (2) when the connection is reset while it fetches the
+// server's array types (an unhandled rejection). patches/postgres+3.4.9.patch guards both.
+// Each fixture runs against the installed, patched driver and against a copy with the patch
+// taken out, which must still show the defect.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
 import { runFixture } from '../support/spawn.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const fixture = path.join(import.meta.dirname, 'fixtures/closed-write.ts');
-const patchFile = path.join(root, 'patches/postgres+3.4.9.patch');
+const patched = path.join(root, 'node_modules/postgres');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tableos-driver-'));
+const unpatched = path.join(scratch, 'node_modules/postgres');
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+beforeAll(() => {
+  fs.cpSync(patched, unpatched, { recursive: true });
+  execFileSync('git', ['apply', '--reverse', path.join(root, 'patches/postgres+3.4.9.patch')], {
+    cwd: scratch,
+  });
+});
 
 function lastLine(stdout: string): unknown {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1] ?? 'null');
 }
 
-describe('postgres driver on a closed connection', () => {
-  it('rejects a query on a reserved connection whose backend was terminated', async () => {
-    const url = await createTestDatabase();
-    const run = await runFixture(fixture, {
-      args: [path.join(root, 'node_modules/postgres'), url],
-    });
-    expect(run.stderr).not.toContain('TypeError');
-    expect(run.code).toBe(0);
-    expect(lastLine(run.stdout)).toEqual({ outcome: 'rejected', code: 'CONNECTION_CLOSED' });
-  });
+const cases = [
+  {
+    what: 'a query on a reserved connection whose backend was terminated',
+    fixture: 'closed-write.ts',
+    settled: { outcome: 'rejected', code: 'CONNECTION_CLOSED' },
+    crash: "Cannot read properties of null (reading 'write')",
+  },
+  {
+    what: 'a connection reset while the driver fetches the array types',
+    fixture: 'closed-type-fetch.ts',
+    settled: { outcome: 'rejected', code: 'ECONNRESET', cuts: 1 },
+    crash: 'Error: read ECONNRESET',
+  },
+];
 
-  it('crashes the process without the patch (the defect the patch guards)', async () => {
-    const url = await createTestDatabase();
-    const copy = path.join(scratch, 'node_modules/postgres');
-    fs.cpSync(path.join(root, 'node_modules/postgres'), copy, { recursive: true });
-    execFileSync('git', ['apply', '--reverse', patchFile], { cwd: scratch });
-    expect(fs.readFileSync(path.join(copy, 'src/connection.js'), 'utf8')).not.toContain(
+describe('postgres driver on a lost connection', () => {
+  it('has the patch applied on install', () => {
+    const text = fs.readFileSync(path.join(patched, 'src/connection.js'), 'utf8');
+    expect(text.match(/Patched \(TableOS\)/g)).toHaveLength(3);
+    expect(fs.readFileSync(path.join(unpatched, 'src/connection.js'), 'utf8')).not.toContain(
       'Patched (TableOS)',
     );
-    const run = await runFixture(fixture, { args: [copy, url] });
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain("Cannot read properties of null (reading 'write')");
   });
+
+  for (const c of cases) {
+    it(`settles ${c.what} with its error`, async () => {
+      const url = await createTestDatabase();
+      const fixture = path.join(import.meta.dirname, 'fixtures', c.fixture);
+      const run = await runFixture(fixture, { args: [patched, url] });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(lastLine(run.stdout)).toEqual(c.settled);
+    });
+
+    it(`crashes the process on ${c.what} without the patch`, async () => {
+      const url = await createTestDatabase();
+      const fixture = path.join(import.meta.dirname, 'fixtures', c.fixture);
+      const run = await runFixture(fixture, { args: [unpatched, url] });
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(c.crash);
+    });
+  }
 });
