@@ -6,6 +6,7 @@ import os from 'node:os';
 import { callProcedure } from './call.js';
 import type { Sql } from './database.js';
 import { errorMessage } from './errors.js';
+import { faultPoint } from './fault.js';
 import type { Logger } from './logger.js';
 
 export interface ExecutorRow {
@@ -66,6 +67,7 @@ export class ExecutorRegistry extends EventEmitter {
       this.opts.version,
       this.opts.leaseMs,
     ]);
+    faultPoint('kernel:register-committed');
     this.schedule();
     return row as ExecutorRow;
   }
