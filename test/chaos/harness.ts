@@ -23,7 +23,7 @@ export interface ChaosOptions {
   workers?: number;
   accounts?: number;
   balance?: number;
-  /** Transfers started per second of chaos (default 15). */
+  /** Transfers started per second of chaos (default 20). */
   rate?: number;
   /** How long the runs get to finish after the chaos stops (default 20 s). */
   drainMs?: number;
@@ -65,12 +65,12 @@ export function prng(seed: number): () => number {
 const between = (rand: () => number, lo: number, hi: number) =>
   Math.floor(lo + rand() * (hi - lo + 1));
 
-/** Transfers due over the first 90% of the chaos, numbered in the order they fall due. */
+/** Transfers due over the whole chaos, numbered in the order they fall due. */
 export function plan(
   rand: () => number,
   o: { transfers: number; workers: number; accounts: number; chaosMs: number },
 ): PlannedTransfer[] {
-  const due = Array.from({ length: o.transfers }, () => Math.floor(rand() * o.chaosMs * 0.9));
+  const due = Array.from({ length: o.transfers }, () => Math.floor(rand() * o.chaosMs));
   due.sort((a, b) => a - b);
   return due.map((dueMs, n) => {
     const from = between(rand, 1, o.accounts);
@@ -100,7 +100,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const drainMs = o.drainMs ?? 20_000;
   const say = o.progress ?? (() => undefined);
   const transfers = plan(rand, {
-    transfers: Math.round((o.rate ?? 15) * o.seconds),
+    transfers: Math.round((o.rate ?? 20) * o.seconds),
     workers,
     accounts,
     chaosMs,

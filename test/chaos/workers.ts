@@ -184,9 +184,10 @@ export class WorkerPool {
     stderr: string,
   ): void {
     w.exited = true;
+    // Stopped before its SIGTERM handler was installed (still opening), it dies of the signal.
     const clean =
       (w.expected === 'kill' && signal === 'SIGKILL') ||
-      (w.expected === 'stop' && code === 0 && reason === undefined);
+      (w.expected === 'stop' && (code === 0 || signal === 'SIGTERM') && reason === undefined);
     if (!clean) this.crash(w, code, signal, reason, stderr);
     if (this.current.get(w.slot) === w && (this.phase === 'chaos' || this.phase === 'drain')) {
       // A worker that crashed is replaced a little later, so one that cannot start does not spin.
