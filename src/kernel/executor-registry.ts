@@ -104,19 +104,25 @@ export class ExecutorRegistry extends EventEmitter {
     await callProcedure(this.sql, 'tableos.executor_stop', [this.currentId]);
   }
 
-  private schedule(): void {
+  /**
+   * The next heartbeat: after heartbeatMs, or sooner after a failed one (a lost connection),
+   * so a database that is back in time finds the lease renewed before it runs out.
+   */
+  private schedule(delayMs = this.opts.heartbeatMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      let next = this.opts.heartbeatMs;
       this.beating = this.heartbeat()
         .then(() => undefined)
-        .catch((err: unknown) =>
-          this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed'),
-        )
+        .catch((err: unknown) => {
+          next = Math.min(this.opts.heartbeatMs, Math.max(50, delayMs < next ? delayMs * 2 : 50));
+          this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed');
+        })
         .finally(() => {
           this.beating = undefined;
-          this.schedule();
+          this.schedule(next);
         });
-    }, this.opts.heartbeatMs);
+    }, delayMs);
     // A heartbeat alone must not keep a finished program alive.
     this.timer.unref();
   }
