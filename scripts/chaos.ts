@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import postgres from 'postgres';
 import { temporaryServer } from '../src/kernel/embedded/temporary-server.js';
 import { failedChecks, runChaos } from '../test/chaos/harness.js';
-import { spawnProcess } from '../test/chaos/spawn.js';
+import { startFixture } from '../test/support/process.js';
 
 const number = (what: string, min: number) => (v: string) => {
   const n = Number(v);
@@ -36,7 +36,7 @@ try {
     rate: opts.rate,
     workers: Math.floor(opts.workers),
     drainMs: opts.drain * 1000,
-    spawn: spawnProcess,
+    spawn: (file, opts) => startFixture(file, { ...opts, keepChars: 64 * 1024 }),
     progress: (line) => console.error(`chaos: ${line}`),
     ...(opts.seed === undefined ? {} : { seed: Math.floor(opts.seed) }),
   });

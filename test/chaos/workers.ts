@@ -16,7 +16,7 @@ export interface Spawned {
   exited: Promise<SpawnedExit>;
 }
 
-/** Starts a .ts file as a child process (test/support/spawn.ts startFixture in the tests). */
+/** Starts a .ts file as a child process (test/support/process.ts startFixture). */
 export type Spawner = (
   file: string,
   opts: { env: Record<string, string | undefined>; timeoutMs: number },
