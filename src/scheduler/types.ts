@@ -23,6 +23,7 @@ export interface TaskRow {
   error: string | null;
   cron_name: string | null;
   cron_tick: Date | null;
+  idempotency_key: string | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -110,6 +111,12 @@ export interface EnqueueOptions {
   partitionKey?: string;
   /** Runs of the handler before the task counts as failed (default 1). */
   maxAttempts?: number;
+  /**
+   * Names the task in its queue for good: enqueuing the same key again (at any time, in any
+   * state) returns that task instead of making another. Without one, a key made by the client
+   * still makes a retry after a lost connection return the task its first attempt made.
+   */
+  idempotencyKey?: string;
 }
 
 export interface WorkerOptions {
