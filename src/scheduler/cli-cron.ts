@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { withOS } from '../cli/context.js';
 import { jsonArg, print, when } from './cli-util.js';
-import type { CronRow } from './types.js';
+import type { CronInfo } from './types.js';
 
-const view = (rows: CronRow[]) =>
+const view = (rows: CronInfo[]) =>
   rows.map((c) => ({
     name: c.name,
     expr: c.expr,
@@ -13,8 +13,8 @@ const view = (rows: CronRow[]) =>
     kind: c.kind,
     paused: c.paused ? 'yes' : 'no',
     backfill: c.backfill ? 'yes' : 'no',
-    next: c.paused ? '' : when(c.next_at),
-    last: when(c.last_tick),
+    next: c.paused ? '' : when(c.nextAt),
+    last: when(c.lastTick),
   }));
 
 export function register(program: Command): void {

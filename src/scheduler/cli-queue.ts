@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { withOS } from '../cli/context.js';
 import { SchedulerInvalidError } from './errors.js';
 import { intArg, print } from './cli-util.js';
-import type { QueueRow } from './types.js';
+import type { QueueInfo } from './types.js';
 
 const COLUMNS = [
   'name',
@@ -18,7 +18,7 @@ const COLUMNS = [
   'rate',
 ];
 
-function view(rows: QueueRow[], queued: Map<string, number>) {
+function view(rows: QueueInfo[], queued: Map<string, number>) {
   return rows.map((q) => ({
     name: q.name,
     policy: q.policy,
@@ -27,9 +27,9 @@ function view(rows: QueueRow[], queued: Map<string, number>) {
     running: q.running,
     queued: queued.get(q.name) ?? 0,
     concurrency: q.concurrency,
-    per_executor: q.per_executor,
-    per_key: q.per_key,
-    rate: q.rate_limit === null ? '' : `${q.rate_limit}/${q.rate_period_ms}ms`,
+    per_executor: q.perExecutor,
+    per_key: q.perKey,
+    rate: q.rateLimit === null ? '' : `${q.rateLimit.count}/${q.rateLimit.periodMs}ms`,
   }));
 }
 

@@ -8,7 +8,8 @@ import type { Logger } from '../kernel/logger.js';
 import { Backoff, retried } from './claims.js';
 import { SchedulerInvalidError } from './errors.js';
 import * as proc from './procedures.js';
-import type { CronRow } from './types.js';
+import { toCron, type CronRow } from './rows.js';
+import type { CronInfo } from './types.js';
 
 /** Most missed ticks fired at once by a backfilling schedule. */
 export const MAX_BACKFILL = 1000;
@@ -49,10 +50,10 @@ export function nextAfter(expr: string, tz: string, from: Date): Date {
 }
 
 /** The ticks of a due schedule to fire now, and its next tick after them. */
-export function dueTicks(row: CronRow, now: Date): { ticks: Date[]; next: Date } {
+export function dueTicks(row: CronInfo, now: Date): { ticks: Date[]; next: Date } {
   const job = parseCron(row.expr, row.tz);
   const ticks: Date[] = [];
-  let t: Date | null = row.next_at;
+  let t: Date | null = row.nextAt;
   while (t !== null && t.getTime() <= now.getTime() && ticks.length < MAX_BACKFILL) {
     ticks.push(t);
     t = job.nextRun(t);
@@ -124,12 +125,14 @@ export class CronRunner {
   /** Fires what is due; returns how long to sleep until the next tick. */
   private async tick(): Promise<number> {
     const sql = () => this.os.sql;
-    const due = await retried(
-      this.os,
-      'tableos.cron due',
-      () => sql()<CronRow[]>`
-        select * from tableos.cron where not paused and next_at <= clock_timestamp() order by next_at`,
-    );
+    const due = (
+      await retried(
+        this.os,
+        'tableos.cron due',
+        () => sql()<CronRow[]>`
+          select * from tableos.cron where not paused and next_at <= clock_timestamp() order by next_at`,
+      )
+    ).map(toCron);
     for (const row of due) {
       const { ticks, next } = dueTicks(row, new Date());
       // A compare-and-set on next_at: run again after a lost answer, it fires nothing twice.
@@ -137,7 +140,7 @@ export class CronRunner {
         this.os,
         'tableos.sched_cron_fire',
         () => sql()<{ n: number }[]>`
-          select tableos.sched_cron_fire(${row.name}, ${row.next_at}, ${ticks.map((t) => t.toISOString())}::timestamptz[], ${next}) as n`,
+          select tableos.sched_cron_fire(${row.name}, ${row.nextAt}, ${ticks.map((t) => t.toISOString())}::timestamptz[], ${next}) as n`,
         'scheduler:cron-fire-committed',
       );
       if ((n[0]?.n ?? 0) > 0) this.log.debug({ cron: row.name, ticks: ticks.length }, 'cron fired');
@@ -165,10 +168,10 @@ export async function addCron(
   name: string,
   expr: string,
   opts: { queue: string; kind: string; payload?: unknown; tz?: string; backfill?: boolean },
-): Promise<CronRow> {
+): Promise<CronInfo> {
   const tz = opts.tz ?? 'UTC';
   const next = nextAfter(expr, tz, new Date());
-  return proc.one<CronRow>(
+  const row = await proc.one<CronRow>(
     sql,
     'tableos.sched_cron_upsert',
     [
@@ -183,10 +186,11 @@ export async function addCron(
     ],
     ['', '', '', '', '', '::text::jsonb'],
   );
+  return toCron(row);
 }
 
-export async function pauseCron(sql: Sql, name: string, paused: boolean): Promise<CronRow> {
+export async function pauseCron(sql: Sql, name: string, paused: boolean): Promise<CronInfo> {
   const row = await proc.getCron(sql, name);
   const next = nextAfter(row.expr, row.tz, new Date());
-  return proc.one<CronRow>(sql, 'tableos.sched_cron_pause', [name, paused, next]);
+  return toCron(await proc.one<CronRow>(sql, 'tableos.sched_cron_pause', [name, paused, next]));
 }

@@ -3,12 +3,15 @@
 import type { Sql } from '../kernel/database.js';
 import { queryRows } from '../kernel/query.js';
 import './errors.js'; // registers the codes the procedures raise
-import type { CronRow, QueueRow, TaskRow } from './types.js';
+import { toCron, toQueue, toTask, type CronRow, type QueueRow, type TaskRow } from './rows.js';
+import type { CronInfo, QueueInfo, TaskInfo } from './types.js';
 
 type Param = string | number | boolean | null | Date | (string | null)[];
 
 const run = <Row>(sql: Sql, name: string, text: string, params: Param[]): Promise<Row[]> =>
   queryRows<Row>(sql, name, text, params);
+
+const tasks = async (rows: Promise<TaskRow[]>): Promise<TaskInfo[]> => (await rows).map(toTask);
 
 export interface EnqueueRow {
   queue: string;
@@ -79,21 +82,25 @@ export function next(
   executor: string,
   dispatch: boolean,
   c: Claim = NO_CLAIM,
-): Promise<TaskRow[]> {
-  return run(
-    sql,
-    'tableos.sched_next',
-    'select * from tableos.sched_next($1, $2, $3::bigint, $4)',
-    [executor, dispatch, c.claim, c.retry],
+): Promise<TaskInfo[]> {
+  return tasks(
+    run(sql, 'tableos.sched_next', 'select * from tableos.sched_next($1, $2, $3::bigint, $4)', [
+      executor,
+      dispatch,
+      c.claim,
+      c.retry,
+    ]),
   );
 }
 
-export function poll(sql: Sql, executor: string, c: Claim = NO_CLAIM): Promise<TaskRow[]> {
-  return run(sql, 'tableos.sched_poll', 'select * from tableos.sched_poll($1, $2::bigint, $3)', [
-    executor,
-    c.claim,
-    c.retry,
-  ]);
+export function poll(sql: Sql, executor: string, c: Claim = NO_CLAIM): Promise<TaskInfo[]> {
+  return tasks(
+    run(sql, 'tableos.sched_poll', 'select * from tableos.sched_poll($1, $2::bigint, $3)', [
+      executor,
+      c.claim,
+      c.retry,
+    ]),
+  );
 }
 
 export interface Outcome {
@@ -111,21 +118,23 @@ export function complete(
   executor: string,
   outcomes: Outcome[],
   c: Claim = NO_CLAIM,
-): Promise<TaskRow[]> {
-  return run(
-    sql,
-    'tableos.sched_complete',
-    `select * from tableos.sched_complete($1, $2::text[]::bigint[], $3::text[], $4::text[]::jsonb[],
+): Promise<TaskInfo[]> {
+  return tasks(
+    run(
+      sql,
+      'tableos.sched_complete',
+      `select * from tableos.sched_complete($1, $2::text[]::bigint[], $3::text[], $4::text[]::jsonb[],
        $5::text[]::int[], $6::bigint, $7)`,
-    [
-      executor,
-      outcomes.map((o) => o.id),
-      outcomes.map((o) => o.error),
-      outcomes.map((o) => o.result),
-      outcomes.map((o) => (o.attempts === undefined ? null : String(o.attempts))),
-      c.claim,
-      c.retry,
-    ],
+      [
+        executor,
+        outcomes.map((o) => o.id),
+        outcomes.map((o) => o.error),
+        outcomes.map((o) => o.result),
+        outcomes.map((o) => (o.attempts === undefined ? null : String(o.attempts))),
+        c.claim,
+        c.retry,
+      ],
+    ),
   );
 }
 
@@ -138,12 +147,14 @@ export function registerWorker(
   shards: string[],
   kinds: string[] | null,
   c: Claim = NO_CLAIM,
-): Promise<TaskRow[]> {
-  return run(
-    sql,
-    'tableos.sched_worker_register',
-    'select * from tableos.sched_worker_register($1, $2, $3, $4, $5::text[], $6::text[], $7::bigint, $8)',
-    [executor, partition, capacity, memoryMb, shards, kinds, c.claim, c.retry],
+): Promise<TaskInfo[]> {
+  return tasks(
+    run(
+      sql,
+      'tableos.sched_worker_register',
+      'select * from tableos.sched_worker_register($1, $2, $3, $4, $5::text[], $6::text[], $7::bigint, $8)',
+      [executor, partition, capacity, memoryMb, shards, kinds, c.claim, c.retry],
+    ),
   );
 }
 
@@ -188,7 +199,7 @@ export async function upsertQueue(
     rateLimit: number | null;
     ratePeriodMs: number | null;
   },
-): Promise<QueueRow> {
+): Promise<QueueInfo> {
   const [r] = await run<QueueRow>(
     sql,
     'tableos.sched_queue_upsert',
@@ -204,7 +215,7 @@ export async function upsertQueue(
       o.ratePeriodMs,
     ],
   );
-  return r!;
+  return toQueue(r!);
 }
 
 export async function one<Row>(
@@ -218,15 +229,17 @@ export async function one<Row>(
   return r!;
 }
 
-export const getQueue = (sql: Sql, name: string) =>
-  one<QueueRow>(sql, 'tableos.sched_queue_get', [name]);
-export const pauseQueue = (sql: Sql, name: string, paused: boolean) =>
-  one<QueueRow>(sql, 'tableos.sched_queue_pause', [name, paused]);
-export const setPolicy = (sql: Sql, queue: string, policy: string) =>
-  one<QueueRow>(sql, 'tableos.sched_queue_policy', [queue, policy]);
-export const getTask = (sql: Sql, id: string) =>
-  one<TaskRow>(sql, 'tableos.sched_task_get', [id], ['::bigint']);
-export const cancelTask = (sql: Sql, id: string) =>
-  one<TaskRow>(sql, 'tableos.sched_cancel', [id], ['::bigint']);
-export const getCron = (sql: Sql, name: string) =>
-  one<CronRow>(sql, 'tableos.sched_cron_get', [name]);
+export const getQueue = async (sql: Sql, name: string): Promise<QueueInfo> =>
+  toQueue(await one<QueueRow>(sql, 'tableos.sched_queue_get', [name]));
+export const pauseQueue = async (sql: Sql, name: string, paused: boolean): Promise<QueueInfo> =>
+  toQueue(await one<QueueRow>(sql, 'tableos.sched_queue_pause', [name, paused]));
+export const setPolicy = async (sql: Sql, queue: string, policy: string): Promise<QueueInfo> =>
+  toQueue(await one<QueueRow>(sql, 'tableos.sched_queue_policy', [queue, policy]));
+export const getTask = async (sql: Sql, id: string): Promise<TaskInfo> =>
+  toTask(await one<TaskRow>(sql, 'tableos.sched_task_get', [id], ['::bigint']));
+export const cancelTask = async (sql: Sql, id: string): Promise<TaskInfo> =>
+  toTask(await one<TaskRow>(sql, 'tableos.sched_cancel', [id], ['::bigint']));
+export const getCron = async (sql: Sql, name: string): Promise<CronInfo> =>
+  toCron(await one<CronRow>(sql, 'tableos.sched_cron_get', [name]));
+export const removeCron = async (sql: Sql, name: string): Promise<CronInfo> =>
+  toCron(await one<CronRow>(sql, 'tableos.sched_cron_remove', [name]));

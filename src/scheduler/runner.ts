@@ -9,7 +9,7 @@ import { Backoff, claiming, retried, unavailable } from './claims.js';
 import { TaskResultError } from './errors.js';
 import * as proc from './procedures.js';
 import type { ResultWaiter } from './results.js';
-import type { TaskHandler, TaskRow, WorkerOptions } from './types.js';
+import type { TaskHandler, TaskInfo, WorkerOptions } from './types.js';
 
 const MAX_ERROR = 4000;
 
@@ -231,7 +231,7 @@ export class Runner {
     }
   }
 
-  private runAll(rows: TaskRow[]): void {
+  private runAll(rows: TaskInfo[]): void {
     // Tasks handed to a stopping executor stay put; the release at stop re-queues them.
     if (this.stopping) return;
     for (const row of rows) {
@@ -244,7 +244,7 @@ export class Runner {
     }
   }
 
-  private async runOne(task: TaskRow): Promise<void> {
+  private async runOne(task: TaskInfo): Promise<void> {
     const handler = this.handlers.get(task.kind);
     let outcome: proc.Outcome;
     const base = { id: task.id, attempts: task.attempts };
@@ -300,7 +300,7 @@ export class Runner {
 
   private async completeBatch(outcomes: proc.Outcome[]): Promise<BatchOutcome<void>[]> {
     const executor = this.executorId;
-    let next: TaskRow[];
+    let next: TaskInfo[];
     try {
       next = await this.claim('tableos.sched_complete', 'scheduler:complete-committed', (c) =>
         proc.complete(this.os.sql, executor, outcomes, c),

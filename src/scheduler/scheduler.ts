@@ -9,17 +9,29 @@ import { NotExecutorError, SchedulerInvalidError, UnknownCronError } from './err
 import * as proc from './procedures.js';
 import { ResultWaiter } from './results.js';
 import { Runner } from './runner.js';
+import {
+  toCron,
+  toPolicy,
+  toQueue,
+  toTask,
+  toWorker,
+  type CronRow,
+  type PolicyRow,
+  type QueueRow,
+  type TaskRow,
+  type WorkerRow,
+} from './rows.js';
 import type {
-  CronRow,
+  CronInfo,
   EnqueueOptions,
-  PolicyRow,
+  PolicyInfo,
+  QueueInfo,
   QueueOptions,
-  QueueRow,
   TaskHandler,
-  TaskRow,
+  TaskInfo,
   TaskState,
+  WorkerInfo,
   WorkerOptions,
-  WorkerRow,
 } from './types.js';
 import * as v from './validate.js';
 import type { WorkflowHandle } from '../workflows/admin.js';
@@ -46,7 +58,7 @@ export class TaskHandle<T = unknown> {
     return this.sched.waitFor(this.id, this.epoch) as Promise<T>;
   }
 
-  status(): Promise<TaskRow> {
+  status(): Promise<TaskInfo> {
     return this.sched.task(this.id);
   }
 }
@@ -109,7 +121,7 @@ export class Scheduler {
   }
 
   /** Creates the queue or changes its settings; limits not given are removed. */
-  async queue(name: string, opts: QueueOptions = {}): Promise<QueueRow> {
+  async queue(name: string, opts: QueueOptions = {}): Promise<QueueInfo> {
     v.name('queue name', name);
     const rate = opts.rateLimit ?? null;
     const settings = {
@@ -128,44 +140,47 @@ export class Scheduler {
     );
   }
 
-  getQueue(name: string): Promise<QueueRow> {
+  getQueue(name: string): Promise<QueueInfo> {
     return this.call('tableos.sched_queue_get', () => proc.getQueue(this.os.sql, name));
   }
 
-  async queues(): Promise<QueueRow[]> {
-    return this.call(
+  async queues(): Promise<QueueInfo[]> {
+    const rows = await this.call(
       'tableos.queue',
       () => this.os.sql<QueueRow[]>`select * from tableos.queue order by name`,
     );
+    return rows.map(toQueue);
   }
 
-  pause(queue: string): Promise<QueueRow> {
+  pause(queue: string): Promise<QueueInfo> {
     return this.call('tableos.sched_queue_pause', () => proc.pauseQueue(this.os.sql, queue, true));
   }
 
-  resume(queue: string): Promise<QueueRow> {
+  resume(queue: string): Promise<QueueInfo> {
     return this.call('tableos.sched_queue_pause', () => proc.pauseQueue(this.os.sql, queue, false));
   }
 
   /** Swaps the queue's placement policy at run time; the next placement uses it. */
-  setPolicy(queue: string, policy: string): Promise<QueueRow> {
+  setPolicy(queue: string, policy: string): Promise<QueueInfo> {
     return this.call('tableos.sched_queue_policy', () =>
       proc.setPolicy(this.os.sql, queue, policy),
     );
   }
 
-  async policies(): Promise<PolicyRow[]> {
-    return this.call(
+  async policies(): Promise<PolicyInfo[]> {
+    const rows = await this.call(
       'tableos.sched_policy',
       () => this.os.sql<PolicyRow[]>`select * from tableos.sched_policy order by name`,
     );
+    return rows.map(toPolicy);
   }
 
   /** Registers a SQL function fn(tableos.task, tableos.worker[]) returns text as a policy. */
-  addPolicy(name: string, fn: string, description = ''): Promise<PolicyRow> {
-    return this.call('tableos.sched_policy_add', () =>
+  async addPolicy(name: string, fn: string, description = ''): Promise<PolicyInfo> {
+    const row = await this.call('tableos.sched_policy_add', () =>
       proc.one<PolicyRow>(this.os.sql, 'tableos.sched_policy_add', [name, fn, description]),
     );
+    return toPolicy(row);
   }
 
   async enqueue<T = unknown>(
@@ -213,20 +228,20 @@ export class Scheduler {
     return this.results.wait(id, epoch);
   }
 
-  async task(id: string | number): Promise<TaskRow> {
+  async task(id: string | number): Promise<TaskInfo> {
     const taskId = v.taskId(id);
     return this.call('tableos.sched_task_get', () => proc.getTask(this.os.sql, taskId));
   }
 
   /** Cancels a queued task; cancelling a cancelled task again returns it as it is. */
-  async cancel(id: string | number): Promise<TaskRow> {
+  async cancel(id: string | number): Promise<TaskInfo> {
     const taskId = v.taskId(id);
     return this.call('tableos.sched_cancel', () => proc.cancelTask(this.os.sql, taskId));
   }
 
   async tasks(
     filter: { queue?: string; state?: TaskState; limit?: number } = {},
-  ): Promise<TaskRow[]> {
+  ): Promise<TaskInfo[]> {
     if (filter.state !== undefined && !STATES.has(filter.state)) {
       throw new SchedulerInvalidError(
         `unknown task state ${JSON.stringify(filter.state)}; one of ${[...STATES].join(', ')}`,
@@ -234,7 +249,7 @@ export class Scheduler {
     }
     if (filter.queue !== undefined) await this.getQueue(filter.queue);
     const limit = filter.limit === undefined ? 100 : v.int('limit', filter.limit, 1, 100_000);
-    return this.call(
+    const rows = await this.call(
       'tableos.task',
       () => this.os.sql<TaskRow[]>`
         select * from tableos.task
@@ -242,14 +257,16 @@ export class Scheduler {
            and (${filter.state ?? null}::text is null or state = ${filter.state ?? null})
          order by id desc limit ${limit}`,
     );
+    return rows.map(toTask);
   }
 
-  async workers(opts: { all?: boolean } = {}): Promise<WorkerRow[]> {
-    return this.call(
+  async workers(opts: { all?: boolean } = {}): Promise<WorkerInfo[]> {
+    const rows = await this.call(
       'tableos.worker',
       () => this.os.sql<WorkerRow[]>`
         select * from tableos.worker where ${opts.all === true} or status = 'alive' order by seq`,
     );
+    return rows.map(toWorker);
   }
 
   /** Offers this executor's slots and runs registered handlers; also fires cron schedules. */
@@ -308,17 +325,19 @@ export class Scheduler {
       name: string,
       expr: string,
       opts: { queue: string; kind: string; payload?: unknown; tz?: string; backfill?: boolean },
-    ): Promise<CronRow> => {
+    ): Promise<CronInfo> => {
       v.name('schedule name', name);
       v.kind(opts.kind);
       v.payload(opts.payload);
       return this.call('tableos.sched_cron_upsert', () => addCron(this.os.sql, name, expr, opts));
     },
-    list: (): Promise<CronRow[]> =>
-      this.call(
+    list: async (): Promise<CronInfo[]> => {
+      const rows = await this.call(
         'tableos.cron',
         () => this.os.sql<CronRow[]>`select * from tableos.cron order by name`,
-      ),
+      );
+      return rows.map(toCron);
+    },
     pause: (name: string) =>
       this.call('tableos.sched_cron_pause', () => pauseCron(this.os.sql, name, true)),
     resume: (name: string) =>
@@ -330,14 +349,14 @@ export class Scheduler {
    * Removing twice would fail the second time, so a retry after a lost answer that finds the
    * schedule gone reports the row read before.
    */
-  private async removeCron(name: string): Promise<CronRow> {
+  private async removeCron(name: string): Promise<CronInfo> {
     const row = await this.call('tableos.sched_cron_get', () => proc.getCron(this.os.sql, name));
     let lost = false;
     return this.call('tableos.sched_cron_remove', async () => {
       const again = lost;
       lost = true;
       try {
-        return await proc.one<CronRow>(this.os.sql, 'tableos.sched_cron_remove', [name]);
+        return await proc.removeCron(this.os.sql, name);
       } catch (err) {
         if (again && err instanceof UnknownCronError) return row;
         throw err;

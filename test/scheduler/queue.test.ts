@@ -193,7 +193,7 @@ describe('executor stop', () => {
       select status, running from tableos.worker where executor_id = ${id}`;
     expect(w).toEqual({ status: 'stopped', running: 0 });
     const t = await b.scheduler.task(h.id);
-    expect([t.state, t.executor_id, t.attempts]).toEqual(['queued', null, 1]);
+    expect([t.state, t.executorId, t.attempts]).toEqual(['queued', null, 1]);
     expect((await b.scheduler.getQueue('stop')).running).toBe(0);
   });
 });
