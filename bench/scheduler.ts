@@ -14,7 +14,7 @@ import { percentile, report, round } from './support/stats.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Partition {
-  submit: Batcher<proc.EnqueueRow, { ord: number; id: string; existed: boolean }>;
+  submit: Batcher<proc.EnqueueRow, proc.Enqueued>;
   complete: Batcher<proc.Outcome, void>;
 }
 

@@ -217,6 +217,8 @@ create table tableos.task (
   created_at timestamp with time zone not null default now(),
   started_at timestamp with time zone,
   finished_at timestamp with time zone,
+  idempotency_key text,
+  claim bigint,
   constraint task_max_attempts_check CHECK ((max_attempts > 0)),
   constraint task_memory_mb_check CHECK ((memory_mb >= 0)),
   constraint task_pkey PRIMARY KEY (id),
@@ -297,6 +299,7 @@ CREATE INDEX message_topic_idx ON ONLY tableos.message USING btree (receiver, to
 CREATE INDEX task_active_idx ON tableos.task USING btree (executor_id) WHERE (state = ANY (ARRAY['assigned'::text, 'running'::text]));
 CREATE UNIQUE INDEX task_cron_tick_idx ON tableos.task USING btree (cron_name, cron_tick) WHERE (cron_name IS NOT NULL);
 CREATE UNIQUE INDEX task_dedup_idx ON tableos.task USING btree (queue, dedup_key) WHERE ((dedup_key IS NOT NULL) AND (state = ANY (ARRAY['queued'::text, 'assigned'::text, 'running'::text])));
+CREATE UNIQUE INDEX task_idempotency_idx ON tableos.task USING btree (queue, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX task_ready_idx ON tableos.task USING btree (queue, priority DESC, id) WHERE (state = 'queued'::text);
 CREATE INDEX worker_executor_idx ON tableos.worker USING btree (executor_id);
 CREATE INDEX worker_partition_alive_idx ON tableos.worker USING btree (partition) WHERE (status = 'alive'::text);
@@ -2222,12 +2225,19 @@ AS $function$
 declare
   v_t tableos.task := tableos.sched_task_get(p_id);
 begin
+  if v_t.state = 'cancelled' then
+    return v_t;
+  end if;
   if v_t.state <> 'queued' then
     perform tableos.sched_fail('TABLEOS_SCHED_BUSY',
       format('task %s is %s; only a queued task can be cancelled', p_id, v_t.state));
   end if;
   update tableos.task set state = 'cancelled', finished_at = clock_timestamp(), error = 'cancelled'
    where id = p_id and state = 'queued' returning * into v_t;
+  if not found then
+    -- Started or cancelled since it was read: report what it is now.
+    return tableos.sched_cancel(p_id);
+  end if;
   perform pg_notify('tableos_task_done', p_id::text);
   return v_t;
 end;
@@ -2245,7 +2255,17 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.sched_complete(p_executor text, p_ids bigint[], p_errors text[], p_results jsonb[])
+CREATE OR REPLACE FUNCTION tableos.sched_claimed(p_executor text, p_claim bigint)
+ RETURNS SETOF task
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select * from tableos.task t
+   where t.executor_id = p_executor and t.state = 'running' and t.claim = p_claim
+   order by t.id
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.sched_complete(p_executor text, p_ids bigint[], p_errors text[], p_results jsonb[], p_attempts integer[] DEFAULT NULL::integer[], p_claim bigint DEFAULT NULL::bigint, p_retry boolean DEFAULT false)
  RETURNS SETOF task
  LANGUAGE plpgsql
 AS $function$
@@ -2259,11 +2279,19 @@ begin
   v_parts := array(
     select distinct w.partition from tableos.task t join tableos.worker w on w.id = t.worker_id
      where t.id = any (p_ids) order by 1);
-  perform tableos.sched_lock(v_parts);
+  if p_retry then
+    perform tableos.sched_lock(array(
+      select distinct x from unnest(v_parts || tableos.sched_executor_partitions(p_executor)) x order by 1));
+    return query select * from tableos.sched_claimed(p_executor, p_claim);
+  else
+    perform tableos.sched_lock(v_parts);
+  end if;
   v_mine := array(
     select t.id from tableos.task t
-     where t.id = any (p_ids) and t.state in ('assigned', 'running') and t.executor_id = p_executor
-     for update);
+      join unnest(p_ids, p_attempts) a(id, attempts) on a.id = t.id
+     where t.state in ('assigned', 'running') and t.executor_id = p_executor
+       and (a.attempts is null or a.attempts = t.attempts)
+     for update of t);
   if cardinality(v_mine) > 0 then
     perform tableos.sched_release_slots(v_mine);
     with x as (
@@ -2295,7 +2323,7 @@ begin
     end if;
   end if;
   foreach v_p in array v_parts loop
-    return query select * from tableos.sched_dispatch(v_p, p_executor);
+    return query select * from tableos.sched_dispatch(v_p, p_executor, p_claim);
   end loop;
 end;
 $function$;
@@ -2402,7 +2430,7 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.sched_dispatch(p_partition integer, p_executor text)
+CREATE OR REPLACE FUNCTION tableos.sched_dispatch(p_partition integer, p_executor text, p_claim bigint DEFAULT NULL::bigint)
  RETURNS SETOF task
  LANGUAGE plpgsql
 AS $function$
@@ -2586,6 +2614,7 @@ begin
          set state = case when a.e = p_executor then 'running' else 'assigned' end,
              worker_id = a.w,
              executor_id = a.e,
+             claim = case when a.e = p_executor then p_claim end,
              attempts = t.attempts + 1,
              started_at = v_now
         from unnest(v_task_ids, v_task_workers, v_task_execs) a(id, w, e)
@@ -2596,14 +2625,16 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.sched_enqueue(p_queue text[], p_kind text[], p_payload jsonb[], p_priority integer[], p_run_at timestamp with time zone[], p_memory_mb integer[], p_locality text[], p_partition_key text[], p_dedup text[], p_max_attempts integer[])
- RETURNS TABLE(ord integer, id bigint, existed boolean)
+CREATE OR REPLACE FUNCTION tableos.sched_enqueue(p_queue text[], p_kind text[], p_payload jsonb[], p_priority integer[], p_run_at timestamp with time zone[], p_memory_mb integer[], p_locality text[], p_partition_key text[], p_dedup text[], p_max_attempts integer[], p_keys text[] DEFAULT NULL::text[])
+ RETURNS TABLE(ord integer, id bigint, existed boolean, by_key boolean)
  LANGUAGE plpgsql
 AS $function$
 declare
   v_bad text;
   v_parts integer[];
   v_p integer;
+  v_ord integer[];
+  v_id bigint[];
 begin
   select string_agg(distinct coalesce(quote_literal(x), 'NULL'), ', ') into v_bad
     from unnest(p_queue) x where not exists (select 1 from tableos.queue q where q.name = x);
@@ -2623,37 +2654,67 @@ begin
   if exists (select 1 from unnest(p_max_attempts) m where m < 1) then
     perform tableos.sched_fail('TABLEOS_SCHED_INVALID', 'maxAttempts must be at least 1');
   end if;
+  if p_keys is not null and cardinality(p_keys) <> cardinality(p_queue) then
+    perform tableos.sched_fail('TABLEOS_SCHED_INVALID', 'give one idempotency key (or null) per task');
+  end if;
 
-  return query
+  -- Rows whose key, or live dedup key, is taken are skipped here and found below.
   with input as (
     select * from unnest(p_queue, p_kind, p_payload, p_priority, p_run_at, p_memory_mb, p_locality,
-                         p_partition_key, p_dedup, p_max_attempts)
+                         p_partition_key, p_dedup, p_max_attempts, p_keys)
            with ordinality as i(queue, kind, payload, priority, run_at, memory_mb, locality,
-                                partition_key, dedup, max_attempts, ord)
+                                partition_key, dedup, max_attempts, key, ord)
   ), ins as (
     insert into tableos.task as t (queue, kind, payload, priority, run_at, memory_mb, locality_key,
-                                   partition_key, dedup_key, max_attempts)
+                                   partition_key, dedup_key, max_attempts, idempotency_key)
     select i.queue, i.kind, i.payload, coalesce(i.priority, 0), coalesce(i.run_at, now()),
-           coalesce(i.memory_mb, 0), i.locality, i.partition_key, i.dedup, coalesce(i.max_attempts, 1)
+           coalesce(i.memory_mb, 0), i.locality, i.partition_key, i.dedup, coalesce(i.max_attempts, 1), i.key
       from input i order by i.ord
-    on conflict (queue, dedup_key) where dedup_key is not null and state in ('queued', 'assigned', 'running')
-    do nothing
-    returning t.id, t.queue, t.dedup_key
+    on conflict do nothing
+    returning t.id, t.queue, t.dedup_key, t.idempotency_key
   ), plain_in as (
-    select i.ord, row_number() over (order by i.ord) rn from input i where i.dedup is null
+    select i.ord, row_number() over (order by i.ord) rn from input i where i.dedup is null and i.key is null
   ), plain_ins as (
-    select ins.id, row_number() over (order by ins.id) rn from ins where ins.dedup_key is null
+    select ins.id, row_number() over (order by ins.id) rn
+      from ins where ins.dedup_key is null and ins.idempotency_key is null
+  ), made as (
+    select a.ord, b.id from plain_in a left join plain_ins b using (rn)
+    union all
+    -- The first row with a key made the task; a later one in the same batch finds it below.
+    select k.ord, case when k.first then n.id end
+      from (select i.ord, i.queue, i.key,
+                   row_number() over (partition by i.queue, i.key order by i.ord) = 1 first
+              from input i where i.key is not null) k
+      left join ins n on n.queue = k.queue and n.idempotency_key = k.key
+    union all
+    select i.ord, n.id
+      from input i
+      left join ins n on n.queue = i.queue and n.dedup_key = i.dedup and n.idempotency_key is null
+     where i.key is null and i.dedup is not null
   )
-  select a.ord::integer, b.id, false from plain_in a join plain_ins b using (rn)
-  union all
-  select i.ord::integer, coalesce(n.id, e.id), n.id is null
-    from input i
-    left join ins n on n.queue = i.queue and n.dedup_key = i.dedup
-    left join lateral (
-      select t.id from tableos.task t
-       where t.queue = i.queue and t.dedup_key = i.dedup and t.state in ('queued', 'assigned', 'running')
-    ) e on n.id is null
-   where i.dedup is not null;
+  select array_agg(m.ord::integer order by m.ord), array_agg(m.id order by m.ord) into v_ord, v_id from made m;
+
+  -- A later statement sees what concurrent callers committed meanwhile.
+  return query
+    select x.ord, coalesce(x.id, k.id, d.id, f.id), x.id is null, x.id is null and k.id is not null
+      from unnest(v_ord, v_id) x(ord, id)
+      left join lateral (
+        select t.id from tableos.task t
+         where x.id is null and t.queue = p_queue[x.ord] and t.idempotency_key = p_keys[x.ord]
+      ) k on true
+      left join lateral (
+        select t.id from tableos.task t
+         where x.id is null and k.id is null and t.queue = p_queue[x.ord] and t.dedup_key = p_dedup[x.ord]
+           and t.state in ('queued', 'assigned', 'running')
+      ) d on true
+      -- The live task it met may have finished since: then that task is the answer.
+      left join lateral (
+        select t.id from tableos.task t
+         where x.id is null and k.id is null and d.id is null
+           and t.queue = p_queue[x.ord] and t.dedup_key = p_dedup[x.ord]
+         order by t.id desc limit 1
+      ) f on true
+     order by x.ord;
 
   -- Executors set a timer for the earliest delayed task instead of polling for it.
   perform pg_notify('tableos_sched', '@' || (extract(epoch from min(x)) * 1000)::bigint)
@@ -2694,6 +2755,15 @@ begin
   return query select v_name, true, v_task;
 end $function$;
 
+CREATE OR REPLACE FUNCTION tableos.sched_executor_partitions(p_executor text)
+ RETURNS integer[]
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select coalesce(array_agg(distinct w.partition order by w.partition), '{}')
+    from tableos.worker w where w.executor_id = p_executor
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.sched_fail(p_code text, p_message text)
  RETURNS void
  LANGUAGE plpgsql
@@ -2720,7 +2790,7 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.sched_next(p_executor text, p_dispatch boolean)
+CREATE OR REPLACE FUNCTION tableos.sched_next(p_executor text, p_dispatch boolean, p_claim bigint DEFAULT NULL::bigint, p_retry boolean DEFAULT false)
  RETURNS SETOF task
  LANGUAGE plpgsql
 AS $function$
@@ -2728,10 +2798,17 @@ declare
   v_parts integer[];
   v_p integer;
 begin
-  return query
-    update tableos.task t set state = 'running'
-     where t.executor_id = p_executor and t.state = 'assigned'
-    returning t.*;
+  if p_retry then
+    perform tableos.sched_lock(tableos.sched_executor_partitions(p_executor));
+    update tableos.task t set state = 'running', claim = p_claim
+     where t.executor_id = p_executor and t.state = 'assigned';
+    return query select * from tableos.sched_claimed(p_executor, p_claim);
+  else
+    return query
+      update tableos.task t set state = 'running', claim = p_claim
+       where t.executor_id = p_executor and t.state = 'assigned'
+      returning t.*;
+  end if;
   if not p_dispatch then
     return;
   end if;
@@ -2741,7 +2818,7 @@ begin
   if cardinality(v_parts) > 0 then
     perform tableos.sched_lock(v_parts);
     foreach v_p in array v_parts loop
-      return query select * from tableos.sched_dispatch(v_p, p_executor);
+      return query select * from tableos.sched_dispatch(v_p, p_executor, p_claim);
     end loop;
   end if;
 end;
@@ -2801,13 +2878,13 @@ AS $function$
    limit 1
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.sched_poll(p_executor text)
+CREATE OR REPLACE FUNCTION tableos.sched_poll(p_executor text, p_claim bigint DEFAULT NULL::bigint, p_retry boolean DEFAULT false)
  RETURNS SETOF task
  LANGUAGE plpgsql
 AS $function$
 begin
   perform tableos.sched_reclaim();
-  return query select * from tableos.sched_next(p_executor, true);
+  return query select * from tableos.sched_next(p_executor, true, p_claim, p_retry);
 end;
 $function$;
 
@@ -3010,7 +3087,7 @@ AS $function$
   update tableos.worker set kinds = p_kinds where executor_id = p_executor and status = 'alive';
 $function$;
 
-CREATE OR REPLACE FUNCTION tableos.sched_worker_register(p_executor text, p_partition integer, p_capacity integer, p_memory_mb integer, p_shards text[], p_kinds text[])
+CREATE OR REPLACE FUNCTION tableos.sched_worker_register(p_executor text, p_partition integer, p_capacity integer, p_memory_mb integer, p_shards text[], p_kinds text[], p_claim bigint DEFAULT NULL::bigint, p_retry boolean DEFAULT false)
  RETURNS SETOF task
  LANGUAGE plpgsql
 AS $function$
@@ -3031,6 +3108,9 @@ begin
       format('executor %s is not alive; only a live executor can register workers', coalesce(quote_literal(p_executor), 'NULL')));
   end if;
   perform tableos.sched_lock(array[p_partition]);
+  if p_retry then
+    return query select * from tableos.sched_claimed(p_executor, p_claim);
+  end if;
   insert into tableos.worker (id, executor_id, partition, capacity, mem_total_mb, mem_free_mb, shards, kinds)
   values (p_executor || '/' || p_partition, p_executor, p_partition, p_capacity, p_memory_mb, p_memory_mb,
           coalesce(p_shards, '{}'), p_kinds)
@@ -3042,7 +3122,7 @@ begin
          kinds = excluded.kinds,
          status = 'alive',
          ended_at = null;
-  return query select * from tableos.sched_dispatch(p_partition, p_executor);
+  return query select * from tableos.sched_dispatch(p_partition, p_executor, p_claim);
 end;
 $function$;
 

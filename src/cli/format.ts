@@ -29,30 +29,71 @@ export function formatTable(
   if (columns.length === 0)
     return rows.length === 0 ? '' : `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`;
   const cells = rows.map((r) => columns.map((c) => formatValue(r[c]).replace(/\n/g, '\\n')));
-  const widths = columns.map((c, i) =>
-    Math.max(width(c), ...cells.map((row) => width(row[i] ?? ''))),
-  );
+  const widths = columnWidths([[...columns], ...cells]);
   const numeric = columns.map(
     (c) =>
       rows.length > 0 &&
       rows.every((r) => r[c] === null || typeof r[c] === 'number' || typeof r[c] === 'bigint'),
   );
-  const line = (vals: string[], header = false) =>
-    vals
-      .map((v, i) => {
-        const w = widths[i] ?? 0;
-        if (header) return center(v, w);
-        return numeric[i] ? v.padStart(w + v.length - width(v)) : v.padEnd(w + v.length - width(v));
-      })
-      .join(' | ')
-      .replace(/\s+$/, '');
+  const header = columns
+    .map((c, i) => center(c, widths[i] ?? 0))
+    .join(' | ')
+    .replace(/\s+$/, '');
   const out = [
-    ' ' + line([...columns], true),
+    ' ' + header,
     '-' + widths.map((w) => '-'.repeat(w)).join('-+-') + '-',
-    ...cells.map((r) => ' ' + line(r)),
+    ...cells.map((r) => ' ' + alignRow(r, widths, numeric, ' | ')),
     `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`,
   ];
   return out.join('\n');
+}
+
+/** The width of each column of cells (in characters, not UTF-16 units). */
+export function columnWidths(cells: readonly (readonly string[])[]): number[] {
+  const widths: number[] = [];
+  for (const row of cells) row.forEach((v, i) => (widths[i] = Math.max(widths[i] ?? 0, width(v))));
+  return widths;
+}
+
+/** One line of aligned cells: right-aligned where `right[i]`, joined by sep, no trailing blanks. */
+export function alignRow(
+  vals: readonly string[],
+  widths: readonly number[],
+  right: readonly boolean[],
+  sep: string,
+): string {
+  return vals
+    .map((v, i) => {
+      const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - width(v)));
+      return right[i] ? pad + v : v + pad;
+    })
+    .join(sep)
+    .replace(/\s+$/, '');
+}
+
+/**
+ * Prints rows to stdout: an aligned table, or with json one JSON object per line (nothing
+ * when there are no rows).
+ */
+export function printRows(
+  rows: readonly object[],
+  opts: { json?: boolean | undefined; columns?: readonly string[] | undefined } = {},
+): void {
+  if (opts.json) {
+    if (rows.length > 0) process.stdout.write(formatJsonLines(rows) + '\n');
+    return;
+  }
+  process.stdout.write(formatTable(rows as readonly Row[], opts.columns) + '\n');
+}
+
+/** A time as `YYYY-MM-DD HH:MM:SS.mmm` in UTC (to the second with 's'); '' for none. */
+export function formatTime(d: Date | null | undefined, precision: 'ms' | 's' = 'ms'): string {
+  return d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .slice(0, precision === 'ms' ? 23 : 19)
+    : '';
 }
 
 export function formatJsonLines(rows: readonly object[]): string {

@@ -4,15 +4,17 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../kernel/version.js';
 import { describeError } from './context.js';
+import * as cron from './commands/cron.js';
+import * as fsCli from './commands/fs.js';
 import * as migrate from './commands/migrate.js';
+import * as msg from './commands/msg.js';
 import * as ps from './commands/ps.js';
+import * as queue from './commands/queue.js';
+import * as sched from './commands/sched.js';
 import * as sql from './commands/sql.js';
 import * as start from './commands/start.js';
 import * as status from './commands/status.js';
-import * as wf from '../workflows/cli.js';
-import * as msg from '../messaging/cli.js';
-import * as scheduler from '../scheduler/cli.js';
-import * as fsCli from '../fs/cli.js';
+import * as wf from './commands/wf.js';
 
 export function buildProgram(): Command {
   const program = new Command('tableos')
@@ -29,7 +31,9 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .showHelpAfterError()
     .exitOverride();
-  for (const c of [start, sql, status, ps, migrate, wf, msg, scheduler, fsCli]) c.register(program);
+  // One module per top-level command, in the order of the help text.
+  for (const c of [start, sql, status, ps, migrate, wf, msg, sched, queue, cron, fsCli])
+    c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }

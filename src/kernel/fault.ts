@@ -15,6 +15,11 @@ export type FaultPoint =
   | 'workflows:step-checkpointed'
   | 'workflows:finish-before-commit'
   | 'workflows:finish-committed'
+  | 'scheduler:enqueue-committed'
+  | 'scheduler:claim-committed'
+  | 'scheduler:complete-committed'
+  | 'scheduler:cron-fire-committed'
+  | 'scheduler:workflow-enqueue-committed'
   | 'fs:import-after-batch'
   | 'fs:stream-after-chunk'
   // Points that test fixtures place around public calls.

@@ -1,13 +1,15 @@
 // Cron schedules: expressions (with seconds, in a time zone) are parsed here; firing is a
 // compare-and-set on next_at in SQL, so each tick becomes one task across all executors.
-import type { Notifier } from '../kernel/notifier.js';
 import { Cron } from 'croner';
 import type { Sql } from '../kernel/database.js';
 import { errorMessage } from '../kernel/errors.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
+import { Backoff, retried } from './claims.js';
 import { SchedulerInvalidError } from './errors.js';
 import * as proc from './procedures.js';
-import type { CronRow } from './types.js';
+import { toCron, type CronRow } from './rows.js';
+import type { CronInfo } from './types.js';
 
 /** Most missed ticks fired at once by a backfilling schedule. */
 export const MAX_BACKFILL = 1000;
@@ -48,10 +50,10 @@ export function nextAfter(expr: string, tz: string, from: Date): Date {
 }
 
 /** The ticks of a due schedule to fire now, and its next tick after them. */
-export function dueTicks(row: CronRow, now: Date): { ticks: Date[]; next: Date } {
+export function dueTicks(row: CronInfo, now: Date): { ticks: Date[]; next: Date } {
   const job = parseCron(row.expr, row.tz);
   const ticks: Date[] = [];
-  let t: Date | null = row.next_at;
+  let t: Date | null = row.nextAt;
   while (t !== null && t.getTime() <= now.getTime() && ticks.length < MAX_BACKFILL) {
     ticks.push(t);
     t = job.nextRun(t);
@@ -64,23 +66,27 @@ export function dueTicks(row: CronRow, now: Date): { ticks: Date[]; next: Date }
   return { ticks: fire, next: next ?? new Date('9999-12-31T00:00:00Z') };
 }
 
-/** Fires due schedules; sleeps until the earliest next tick (woken early by tableos_cron). */
+/**
+ * Fires due schedules; sleeps until the earliest next tick (woken early by tableos_cron).
+ * A tick that fails (the database stayed away past the reconnect deadline) is tried again
+ * after a pause; a re-LISTEN looks again, since changes may have gone unnoticed meanwhile.
+ */
 export class CronRunner {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
+  private kickedWhileRunning = false;
+  private readonly backoff = new Backoff(1_000, 30_000);
 
   constructor(
-    private readonly notifier: Notifier,
-    private readonly sql: Sql,
+    private readonly os: Kernel,
     private readonly log: Logger,
     private readonly maxSleepMs: number,
   ) {}
 
   async start(): Promise<void> {
-    // A reconnect may have hidden a change: look again then too.
-    this.unsubscribe = await this.notifier.subscribe('tableos_cron', {
+    this.unsubscribe = await this.os.notifier.subscribe('tableos_cron', {
       onPayload: () => this.kick(),
       onRelisten: () => this.kick(),
     });
@@ -89,29 +95,64 @@ export class CronRunner {
 
   kick(): void {
     if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.kickedWhileRunning = true;
+      return;
+    }
     clearTimeout(this.timer);
-    this.running ??= this.tick()
-      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cron tick failed'))
-      .finally(() => {
+    this.running = this.tick()
+      .then((wait) => {
+        this.backoff.reset();
+        return wait;
+      })
+      .catch((err: unknown) => {
+        const pause = this.backoff.next();
+        this.log.warn({ err: errorMessage(err), retryMs: pause }, 'cron tick failed');
+        return pause;
+      })
+      .then((wait) => {
         this.running = undefined;
+        if (this.stopped) return;
+        if (this.kickedWhileRunning) {
+          this.kickedWhileRunning = false;
+          return this.kick();
+        }
+        this.timer = setTimeout(() => this.kick(), wait);
+        this.timer.unref();
       });
   }
 
-  private async tick(): Promise<void> {
-    const due = await this.sql<CronRow[]>`
-      select * from tableos.cron where not paused and next_at <= clock_timestamp() order by next_at`;
+  /** Fires what is due; returns how long to sleep until the next tick. */
+  private async tick(): Promise<number> {
+    const sql = () => this.os.sql;
+    const due = (
+      await retried(
+        this.os,
+        'tableos.cron due',
+        () => sql()<CronRow[]>`
+          select * from tableos.cron where not paused and next_at <= clock_timestamp() order by next_at`,
+      )
+    ).map(toCron);
     for (const row of due) {
       const { ticks, next } = dueTicks(row, new Date());
-      const n = await this.sql<{ n: number }[]>`
-        select tableos.sched_cron_fire(${row.name}, ${row.next_at}, ${ticks.map((t) => t.toISOString())}::timestamptz[], ${next}) as n`;
+      // A compare-and-set on next_at: run again after a lost answer, it fires nothing twice.
+      const n = await retried(
+        this.os,
+        'tableos.sched_cron_fire',
+        () => sql()<{ n: number }[]>`
+          select tableos.sched_cron_fire(${row.name}, ${row.nextAt}, ${ticks.map((t) => t.toISOString())}::timestamptz[], ${next}) as n`,
+        'scheduler:cron-fire-committed',
+      );
       if ((n[0]?.n ?? 0) > 0) this.log.debug({ cron: row.name, ticks: ticks.length }, 'cron fired');
     }
-    const [soon] = await this.sql<{ at: Date | null }[]>`
-      select min(next_at) as at from tableos.cron where not paused`;
+    const [soon] = await retried(
+      this.os,
+      'tableos.cron next',
+      () => sql()<{ at: Date | null }[]>`
+        select min(next_at) as at from tableos.cron where not paused`,
+    );
     const wait = soon?.at ? Math.max(0, soon.at.getTime() - Date.now()) : this.maxSleepMs;
-    if (this.stopped) return;
-    this.timer = setTimeout(() => this.kick(), Math.min(wait, this.maxSleepMs) + 2);
-    this.timer.unref();
+    return Math.min(wait, this.maxSleepMs) + 2;
   }
 
   async stop(): Promise<void> {
@@ -127,10 +168,10 @@ export async function addCron(
   name: string,
   expr: string,
   opts: { queue: string; kind: string; payload?: unknown; tz?: string; backfill?: boolean },
-): Promise<CronRow> {
+): Promise<CronInfo> {
   const tz = opts.tz ?? 'UTC';
   const next = nextAfter(expr, tz, new Date());
-  return proc.one<CronRow>(
+  const row = await proc.one<CronRow>(
     sql,
     'tableos.sched_cron_upsert',
     [
@@ -145,10 +186,11 @@ export async function addCron(
     ],
     ['', '', '', '', '', '::text::jsonb'],
   );
+  return toCron(row);
 }
 
-export async function pauseCron(sql: Sql, name: string, paused: boolean): Promise<CronRow> {
+export async function pauseCron(sql: Sql, name: string, paused: boolean): Promise<CronInfo> {
   const row = await proc.getCron(sql, name);
   const next = nextAfter(row.expr, row.tz, new Date());
-  return proc.one<CronRow>(sql, 'tableos.sched_cron_pause', [name, paused, next]);
+  return toCron(await proc.one<CronRow>(sql, 'tableos.sched_cron_pause', [name, paused, next]));
 }

@@ -3,12 +3,15 @@
 import type { Sql } from '../kernel/database.js';
 import { queryRows } from '../kernel/query.js';
 import './errors.js'; // registers the codes the procedures raise
-import type { CronRow, QueueRow, TaskRow } from './types.js';
+import { toCron, toQueue, toTask, type CronRow, type QueueRow, type TaskRow } from './rows.js';
+import type { CronInfo, QueueInfo, TaskInfo } from './types.js';
 
 type Param = string | number | boolean | null | Date | (string | null)[];
 
 const run = <Row>(sql: Sql, name: string, text: string, params: Param[]): Promise<Row[]> =>
   queryRows<Row>(sql, name, text, params);
+
+const tasks = async (rows: Promise<TaskRow[]>): Promise<TaskInfo[]> => (await rows).map(toTask);
 
 export interface EnqueueRow {
   queue: string;
@@ -21,20 +24,29 @@ export interface EnqueueRow {
   partitionKey: string | null;
   dedupKey: string | null;
   maxAttempts: number | null;
+  /** Names the task in its queue for good: the same key again returns the same task. */
+  idempotencyKey?: string | null;
+}
+
+export interface Enqueued {
+  ord: number;
+  id: string;
+  /** The task was there before this statement. */
+  existed: boolean;
+  /** It was found by its idempotency key (else, when existed, by a live task's dedup key). */
+  byKey: boolean;
 }
 
 const col = <K extends keyof EnqueueRow>(rows: EnqueueRow[], k: K) =>
-  rows.map((r) => (r[k] === null ? null : String(r[k])));
+  rows.map((r) => (r[k] === null || r[k] === undefined ? null : String(r[k])));
 
-export async function enqueueBatch(
-  sql: Sql,
-  rows: EnqueueRow[],
-): Promise<{ ord: number; id: string; existed: boolean }[]> {
-  const out = await run<{ ord: number; id: string; existed: boolean }>(
+export async function enqueueBatch(sql: Sql, rows: EnqueueRow[]): Promise<Enqueued[]> {
+  const out = await run<{ ord: number; id: string; existed: boolean; by_key: boolean }>(
     sql,
     'tableos.sched_enqueue',
     `select * from tableos.sched_enqueue($1::text[], $2::text[], $3::text[]::jsonb[], $4::text[]::int[],
-       $5::text[]::timestamptz[], $6::text[]::int[], $7::text[], $8::text[], $9::text[], $10::text[]::int[])`,
+       $5::text[]::timestamptz[], $6::text[]::int[], $7::text[], $8::text[], $9::text[], $10::text[]::int[],
+       $11::text[])`,
     [
       col(rows, 'queue'),
       col(rows, 'kind'),
@@ -46,20 +58,49 @@ export async function enqueueBatch(
       col(rows, 'partitionKey'),
       col(rows, 'dedupKey'),
       col(rows, 'maxAttempts'),
+      col(rows, 'idempotencyKey'),
     ],
   );
-  return out.sort((a, b) => a.ord - b.ord);
+  return out
+    .map((r) => ({ ord: r.ord, id: r.id, existed: r.existed, byKey: r.by_key }))
+    .sort((a, b) => a.ord - b.ord);
 }
 
-export function next(sql: Sql, executor: string, dispatch: boolean): Promise<TaskRow[]> {
-  return run(sql, 'tableos.sched_next', 'select * from tableos.sched_next($1, $2)', [
-    executor,
-    dispatch,
-  ]);
+/**
+ * A claim: the number a statement that starts tasks on this executor stamps them with, and
+ * whether this run is a retry of it (then it also returns what the claim took before).
+ */
+export interface Claim {
+  claim: string | null;
+  retry: boolean;
 }
 
-export function poll(sql: Sql, executor: string): Promise<TaskRow[]> {
-  return run(sql, 'tableos.sched_poll', 'select * from tableos.sched_poll($1)', [executor]);
+const NO_CLAIM: Claim = { claim: null, retry: false };
+
+export function next(
+  sql: Sql,
+  executor: string,
+  dispatch: boolean,
+  c: Claim = NO_CLAIM,
+): Promise<TaskInfo[]> {
+  return tasks(
+    run(sql, 'tableos.sched_next', 'select * from tableos.sched_next($1, $2, $3::bigint, $4)', [
+      executor,
+      dispatch,
+      c.claim,
+      c.retry,
+    ]),
+  );
+}
+
+export function poll(sql: Sql, executor: string, c: Claim = NO_CLAIM): Promise<TaskInfo[]> {
+  return tasks(
+    run(sql, 'tableos.sched_poll', 'select * from tableos.sched_poll($1, $2::bigint, $3)', [
+      executor,
+      c.claim,
+      c.retry,
+    ]),
+  );
 }
 
 export interface Outcome {
@@ -68,19 +109,32 @@ export interface Outcome {
   result: string | null;
   /** Error message when the handler failed. */
   error: string | null;
+  /** The attempt this outcome is for; a later attempt of the task is left alone. */
+  attempts?: number;
 }
 
-export function complete(sql: Sql, executor: string, outcomes: Outcome[]): Promise<TaskRow[]> {
-  return run(
-    sql,
-    'tableos.sched_complete',
-    'select * from tableos.sched_complete($1, $2::text[]::bigint[], $3::text[], $4::text[]::jsonb[])',
-    [
-      executor,
-      outcomes.map((o) => o.id),
-      outcomes.map((o) => o.error),
-      outcomes.map((o) => o.result),
-    ],
+export function complete(
+  sql: Sql,
+  executor: string,
+  outcomes: Outcome[],
+  c: Claim = NO_CLAIM,
+): Promise<TaskInfo[]> {
+  return tasks(
+    run(
+      sql,
+      'tableos.sched_complete',
+      `select * from tableos.sched_complete($1, $2::text[]::bigint[], $3::text[], $4::text[]::jsonb[],
+       $5::text[]::int[], $6::bigint, $7)`,
+      [
+        executor,
+        outcomes.map((o) => o.id),
+        outcomes.map((o) => o.error),
+        outcomes.map((o) => o.result),
+        outcomes.map((o) => (o.attempts === undefined ? null : String(o.attempts))),
+        c.claim,
+        c.retry,
+      ],
+    ),
   );
 }
 
@@ -92,12 +146,15 @@ export function registerWorker(
   memoryMb: number | null,
   shards: string[],
   kinds: string[] | null,
-): Promise<TaskRow[]> {
-  return run(
-    sql,
-    'tableos.sched_worker_register',
-    'select * from tableos.sched_worker_register($1, $2, $3, $4, $5::text[], $6::text[])',
-    [executor, partition, capacity, memoryMb, shards, kinds],
+  c: Claim = NO_CLAIM,
+): Promise<TaskInfo[]> {
+  return tasks(
+    run(
+      sql,
+      'tableos.sched_worker_register',
+      'select * from tableos.sched_worker_register($1, $2, $3, $4, $5::text[], $6::text[], $7::bigint, $8)',
+      [executor, partition, capacity, memoryMb, shards, kinds, c.claim, c.retry],
+    ),
   );
 }
 
@@ -142,7 +199,7 @@ export async function upsertQueue(
     rateLimit: number | null;
     ratePeriodMs: number | null;
   },
-): Promise<QueueRow> {
+): Promise<QueueInfo> {
   const [r] = await run<QueueRow>(
     sql,
     'tableos.sched_queue_upsert',
@@ -158,7 +215,7 @@ export async function upsertQueue(
       o.ratePeriodMs,
     ],
   );
-  return r!;
+  return toQueue(r!);
 }
 
 export async function one<Row>(
@@ -172,15 +229,17 @@ export async function one<Row>(
   return r!;
 }
 
-export const getQueue = (sql: Sql, name: string) =>
-  one<QueueRow>(sql, 'tableos.sched_queue_get', [name]);
-export const pauseQueue = (sql: Sql, name: string, paused: boolean) =>
-  one<QueueRow>(sql, 'tableos.sched_queue_pause', [name, paused]);
-export const setPolicy = (sql: Sql, queue: string, policy: string) =>
-  one<QueueRow>(sql, 'tableos.sched_queue_policy', [queue, policy]);
-export const getTask = (sql: Sql, id: string) =>
-  one<TaskRow>(sql, 'tableos.sched_task_get', [id], ['::bigint']);
-export const cancelTask = (sql: Sql, id: string) =>
-  one<TaskRow>(sql, 'tableos.sched_cancel', [id], ['::bigint']);
-export const getCron = (sql: Sql, name: string) =>
-  one<CronRow>(sql, 'tableos.sched_cron_get', [name]);
+export const getQueue = async (sql: Sql, name: string): Promise<QueueInfo> =>
+  toQueue(await one<QueueRow>(sql, 'tableos.sched_queue_get', [name]));
+export const pauseQueue = async (sql: Sql, name: string, paused: boolean): Promise<QueueInfo> =>
+  toQueue(await one<QueueRow>(sql, 'tableos.sched_queue_pause', [name, paused]));
+export const setPolicy = async (sql: Sql, queue: string, policy: string): Promise<QueueInfo> =>
+  toQueue(await one<QueueRow>(sql, 'tableos.sched_queue_policy', [queue, policy]));
+export const getTask = async (sql: Sql, id: string): Promise<TaskInfo> =>
+  toTask(await one<TaskRow>(sql, 'tableos.sched_task_get', [id], ['::bigint']));
+export const cancelTask = async (sql: Sql, id: string): Promise<TaskInfo> =>
+  toTask(await one<TaskRow>(sql, 'tableos.sched_cancel', [id], ['::bigint']));
+export const getCron = async (sql: Sql, name: string): Promise<CronInfo> =>
+  toCron(await one<CronRow>(sql, 'tableos.sched_cron_get', [name]));
+export const removeCron = async (sql: Sql, name: string): Promise<CronInfo> =>
+  toCron(await one<CronRow>(sql, 'tableos.sched_cron_remove', [name]));

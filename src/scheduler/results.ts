@@ -1,9 +1,11 @@
 // Waiting for task results: settled at once for tasks this process ran, otherwise on the
 // tableos_task_done notification (one per completed batch), with a fetch of the final rows.
-import type { Notifier } from '../kernel/notifier.js';
-import type { Sql } from '../kernel/database.js';
+// After a reconnect every waiting task is fetched again; a failed fetch is tried again later.
 import { errorMessage } from '../kernel/errors.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
+import type { Subscription } from '../kernel/notifier.js';
+import { Backoff, retried } from './claims.js';
 import { TaskFailedError, UnknownTaskError } from './errors.js';
 import type { TaskState } from './types.js';
 
@@ -43,16 +45,36 @@ export class ResultWaiter {
   private listening: Promise<() => void> | undefined;
   private toFetch = new Set<string>();
   private fetching = false;
+  private refetch: NodeJS.Timeout | undefined;
+  private readonly backoff = new Backoff(100, 5_000);
+  private closed = false;
+  /** Counts re-LISTENs: a wait from before the last one may have missed its notification. */
+  private relistens = 0;
 
   constructor(
-    private readonly notifier: Notifier,
-    private readonly sql: Sql,
+    private readonly os: Kernel,
     private readonly log: Logger,
   ) {}
 
   /** Starts listening; a task enqueued after this resolves cannot finish unseen. */
   async ready(): Promise<void> {
-    this.listening ??= this.notifier.subscribe('tableos_task_done', {
+    const listening = (this.listening ??= this.listen());
+    try {
+      await listening;
+    } catch (err) {
+      // Not listening after all: the next caller tries again.
+      if (this.listening === listening) this.listening = undefined;
+      throw err;
+    }
+  }
+
+  /** Where the listener is now: pass it to wait for a task enqueued after ready(). */
+  epoch(): number {
+    return this.relistens;
+  }
+
+  private listen(): Promise<() => void> {
+    const subscription: Subscription = {
       onPayload: (payload) => {
         for (const id of payload.split(',')) {
           if (this.waiters.has(id)) this.toFetch.add(id);
@@ -62,28 +84,38 @@ export class ResultWaiter {
       },
       // Tasks that finished while the connection was down sent notifications nobody got.
       onRelisten: () => {
+        this.relistens++;
         for (const id of this.waiters.keys()) this.toFetch.add(id);
         this.fetch();
       },
-    });
-    await this.listening;
+    };
+    return retried(this.os, 'listen tableos_task_done', () =>
+      this.os.notifier.subscribe('tableos_task_done', subscription),
+    );
   }
 
   /**
    * Resolves with the task's result when it is done; rejects with TaskFailedError if it
-   * failed. `seen` says the task was enqueued after ready(), so no first look is needed.
+   * failed. `epoch` (from epoch(), taken after ready() and before the task was enqueued) says
+   * no notification for it can have been missed since, so no first look is needed.
    */
-  async wait(id: string, seen = false): Promise<unknown> {
+  async wait(id: string, epoch?: number): Promise<unknown> {
     const p = new Promise<unknown>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(id, list);
     });
-    await this.ready();
+    try {
+      await this.ready();
+    } catch (err) {
+      this.fail(id, err);
+      return p;
+    }
     if (this.recentResults.has(id)) {
       this.succeeded(id, this.recentResults.get(id));
-    } else if (!seen || this.recentDone.has(id)) {
-      // It may have finished before we listened, or before anyone waited.
+    } else if (epoch !== this.relistens || this.recentDone.has(id)) {
+      // It may have finished before we listened, before anyone waited, or while the
+      // listening connection was down.
       this.toFetch.add(id);
       this.fetch();
     }
@@ -123,29 +155,46 @@ export class ResultWaiter {
   }
 
   private fetch(): void {
-    if (this.fetching || this.toFetch.size === 0) return;
+    if (this.fetching || this.toFetch.size === 0 || this.closed) return;
     this.fetching = true;
     const ids = [...this.toFetch];
     this.toFetch.clear();
-    this.sql<FinalRow[]>`
-      select id, state, result, error from tableos.task where id = any(${ids}::bigint[])`
+    let pause = 0;
+    // A read: running it again is harmless.
+    retried(
+      this.os,
+      'tableos.task results',
+      () => this.os.sql<FinalRow[]>`
+        select id, state, result, error from tableos.task where id = any(${ids}::bigint[])`,
+    )
       .then((rows) => {
+        this.backoff.reset();
         rows.forEach((r) => this.settle(r));
         const found = new Set(rows.map((r) => r.id));
         for (const id of ids)
           if (!found.has(id)) this.fail(id, new UnknownTaskError(`unknown task id ${id}`));
       })
       .catch((err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, 'could not fetch task results; retrying');
-        for (const id of ids) this.toFetch.add(id);
+        pause = this.backoff.next();
+        this.log.warn(
+          { err: errorMessage(err), retryMs: pause },
+          'could not fetch task results; trying again',
+        );
+        for (const id of ids) if (this.waiters.has(id)) this.toFetch.add(id);
       })
       .finally(() => {
         this.fetching = false;
-        if (this.toFetch.size > 0) setTimeout(() => this.fetch(), 20).unref();
+        if (this.toFetch.size === 0) return;
+        if (pause === 0) return this.fetch();
+        clearTimeout(this.refetch);
+        this.refetch = setTimeout(() => this.fetch(), pause);
+        this.refetch.unref();
       });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refetch);
     const l = this.listening;
     this.listening = undefined;
     if (l) (await l.catch(() => () => undefined))();

@@ -3,22 +3,35 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { Workflows } from '../workflows/service.js';
 import { Batcher } from '../kernel/batcher.js';
+import { newIdempotencyKey, retried, unavailable } from './claims.js';
 import { CronRunner, addCron, pauseCron } from './cron.js';
-import { NotExecutorError, SchedulerInvalidError } from './errors.js';
+import { NotExecutorError, SchedulerInvalidError, UnknownCronError } from './errors.js';
 import * as proc from './procedures.js';
 import { ResultWaiter } from './results.js';
 import { Runner } from './runner.js';
+import {
+  toCron,
+  toPolicy,
+  toQueue,
+  toTask,
+  toWorker,
+  type CronRow,
+  type PolicyRow,
+  type QueueRow,
+  type TaskRow,
+  type WorkerRow,
+} from './rows.js';
 import type {
-  CronRow,
+  CronInfo,
   EnqueueOptions,
-  PolicyRow,
+  PolicyInfo,
+  QueueInfo,
   QueueOptions,
-  QueueRow,
   TaskHandler,
-  TaskRow,
+  TaskInfo,
   TaskState,
+  WorkerInfo,
   WorkerOptions,
-  WorkerRow,
 } from './types.js';
 import * as v from './validate.js';
 import type { WorkflowHandle } from '../workflows/admin.js';
@@ -36,16 +49,16 @@ export class TaskHandle<T = unknown> {
     /** True when a live task with the same dedup key already existed and this is that task. */
     readonly existed: boolean,
     private readonly sched: Scheduler,
-    /** Enqueued here while listening for completions, so its end cannot go unseen. */
-    private readonly fresh = false,
+    /** Set when enqueued here while listening for completions (see ResultWaiter.wait). */
+    private readonly epoch?: number,
   ) {}
 
   /** The handler's return value once done; rejects with TaskFailedError if it failed. */
   result(): Promise<T> {
-    return this.sched.waitFor(this.id, this.fresh) as Promise<T>;
+    return this.sched.waitFor(this.id, this.epoch) as Promise<T>;
   }
 
-  status(): Promise<TaskRow> {
+  status(): Promise<TaskInfo> {
     return this.sched.task(this.id);
   }
 }
@@ -55,10 +68,7 @@ const STATES = new Set<TaskState>(['queued', 'assigned', 'running', 'done', 'fai
 export class Scheduler {
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly results: ResultWaiter;
-  private readonly enqueuer: Batcher<
-    proc.EnqueueRow,
-    { ord: number; id: string; existed: boolean }
-  >;
+  private readonly enqueuer: Batcher<proc.EnqueueRow, proc.Enqueued>;
   private runner: Runner | undefined;
   private cronRunner: CronRunner | undefined;
 
@@ -67,13 +77,31 @@ export class Scheduler {
     /** The workflows service that runs queued workflows. */
     private readonly workflows: Workflows,
   ) {
-    this.results = new ResultWaiter(os.notifier, os.sql, os.logger('scheduler'));
-    this.enqueuer = Batcher.of((rows) => proc.enqueueBatch(this.os.sql, rows), {
-      maxInFlight: 4,
-      gather: 'none',
-      regather: false,
-      onFailure: 'retry-each',
-    });
+    this.results = new ResultWaiter(os, os.logger('scheduler'));
+    // Every row carries its idempotency key, so the batch is safe to send again.
+    this.enqueuer = Batcher.settling(
+      async (rows) => {
+        try {
+          const out = await retried(
+            os,
+            'tableos.sched_enqueue',
+            () => proc.enqueueBatch(os.sql, rows),
+            'scheduler:enqueue-committed',
+          );
+          return out.map((value) => ({ ok: true as const, value }));
+        } catch (err) {
+          // Past the reconnect deadline: sending each row alone would only wait as long again.
+          if (unavailable(err)) return rows.map(() => ({ ok: false as const, error: err }));
+          throw err;
+        }
+      },
+      { maxInFlight: 4, gather: 'none', regather: false, onFailure: 'retry-each' },
+    );
+  }
+
+  /** Runs a statement that is safe to run twice, again after each lost connection. */
+  private call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return retried(this.os, what, run);
   }
 
   /** Maps a task kind to its handler in this process. Re-registering replaces it. */
@@ -93,10 +121,10 @@ export class Scheduler {
   }
 
   /** Creates the queue or changes its settings; limits not given are removed. */
-  async queue(name: string, opts: QueueOptions = {}): Promise<QueueRow> {
+  async queue(name: string, opts: QueueOptions = {}): Promise<QueueInfo> {
     v.name('queue name', name);
     const rate = opts.rateLimit ?? null;
-    return proc.upsertQueue(this.os.sql, name, {
+    const settings = {
       policy:
         opts.policy === undefined ? null : v.name('policy', opts.policy, /^[a-z][a-z0-9_]{0,62}$/),
       partition: v.optInt('partition', opts.partition, 0),
@@ -105,37 +133,54 @@ export class Scheduler {
       perKey: v.optInt('perKey', opts.perKey, 1),
       rateLimit: rate === null ? null : v.int('rateLimit.count', rate.count, 1),
       ratePeriodMs: rate === null ? null : v.int('rateLimit.periodMs', rate.periodMs, 1),
-    });
+    };
+    // An upsert of the whole setting: the same result however often it runs.
+    return this.call('tableos.sched_queue_upsert', () =>
+      proc.upsertQueue(this.os.sql, name, settings),
+    );
   }
 
-  getQueue(name: string): Promise<QueueRow> {
-    return proc.getQueue(this.os.sql, name);
+  getQueue(name: string): Promise<QueueInfo> {
+    return this.call('tableos.sched_queue_get', () => proc.getQueue(this.os.sql, name));
   }
 
-  async queues(): Promise<QueueRow[]> {
-    return this.os.sql<QueueRow[]>`select * from tableos.queue order by name`;
+  async queues(): Promise<QueueInfo[]> {
+    const rows = await this.call(
+      'tableos.queue',
+      () => this.os.sql<QueueRow[]>`select * from tableos.queue order by name`,
+    );
+    return rows.map(toQueue);
   }
 
-  pause(queue: string): Promise<QueueRow> {
-    return proc.pauseQueue(this.os.sql, queue, true);
+  pause(queue: string): Promise<QueueInfo> {
+    return this.call('tableos.sched_queue_pause', () => proc.pauseQueue(this.os.sql, queue, true));
   }
 
-  resume(queue: string): Promise<QueueRow> {
-    return proc.pauseQueue(this.os.sql, queue, false);
+  resume(queue: string): Promise<QueueInfo> {
+    return this.call('tableos.sched_queue_pause', () => proc.pauseQueue(this.os.sql, queue, false));
   }
 
   /** Swaps the queue's placement policy at run time; the next placement uses it. */
-  setPolicy(queue: string, policy: string): Promise<QueueRow> {
-    return proc.setPolicy(this.os.sql, queue, policy);
+  setPolicy(queue: string, policy: string): Promise<QueueInfo> {
+    return this.call('tableos.sched_queue_policy', () =>
+      proc.setPolicy(this.os.sql, queue, policy),
+    );
   }
 
-  async policies(): Promise<PolicyRow[]> {
-    return this.os.sql<PolicyRow[]>`select * from tableos.sched_policy order by name`;
+  async policies(): Promise<PolicyInfo[]> {
+    const rows = await this.call(
+      'tableos.sched_policy',
+      () => this.os.sql<PolicyRow[]>`select * from tableos.sched_policy order by name`,
+    );
+    return rows.map(toPolicy);
   }
 
   /** Registers a SQL function fn(tableos.task, tableos.worker[]) returns text as a policy. */
-  addPolicy(name: string, fn: string, description = ''): Promise<PolicyRow> {
-    return proc.one<PolicyRow>(this.os.sql, 'tableos.sched_policy_add', [name, fn, description]);
+  async addPolicy(name: string, fn: string, description = ''): Promise<PolicyInfo> {
+    const row = await this.call('tableos.sched_policy_add', () =>
+      proc.one<PolicyRow>(this.os.sql, 'tableos.sched_policy_add', [name, fn, description]),
+    );
+    return toPolicy(row);
   }
 
   async enqueue<T = unknown>(
@@ -145,9 +190,15 @@ export class Scheduler {
     opts: EnqueueOptions = {},
   ): Promise<TaskHandle<T>> {
     const row = toRow(queue, kind, payload, opts);
+    const own = row.idempotencyKey === null;
+    if (own) row.idempotencyKey = newIdempotencyKey();
     await this.results.ready();
-    const { id, existed } = await this.enqueuer.push(row);
-    return new TaskHandle<T>(id, existed, this, true);
+    const epoch = this.results.epoch();
+    const r = await this.enqueuer.push(row);
+    // A key made here names only this call's task: found by it, the task is ours (a retry
+    // found what its first attempt made), not one that existed before.
+    const existed = r.existed && !(own && r.byKey);
+    return new TaskHandle<T>(r.id, existed, this, epoch);
   }
 
   /**
@@ -162,7 +213,7 @@ export class Scheduler {
     opts: QueuedWorkflowOptions = {},
   ): Promise<WorkflowHandle<R>> {
     const name = typeof workflow === 'string' ? workflow : workflow.name;
-    const id = await enqueueWorkflow(this.os.sql, queue, name, args, opts, (payload, o) =>
+    const id = await enqueueWorkflow(this.os, queue, name, args, opts, (payload, o) =>
       toRow(queue, WORKFLOW_TASK_KIND, payload, o),
     );
     return this.workflows.handle<R>(id);
@@ -173,21 +224,24 @@ export class Scheduler {
     return new TaskHandle<T>(v.taskId(id), true, this);
   }
 
-  waitFor(id: string, fresh = false): Promise<unknown> {
-    return this.results.wait(id, fresh);
+  waitFor(id: string, epoch?: number): Promise<unknown> {
+    return this.results.wait(id, epoch);
   }
 
-  async task(id: string | number): Promise<TaskRow> {
-    return proc.getTask(this.os.sql, v.taskId(id));
+  async task(id: string | number): Promise<TaskInfo> {
+    const taskId = v.taskId(id);
+    return this.call('tableos.sched_task_get', () => proc.getTask(this.os.sql, taskId));
   }
 
-  async cancel(id: string | number): Promise<TaskRow> {
-    return proc.cancelTask(this.os.sql, v.taskId(id));
+  /** Cancels a queued task; cancelling a cancelled task again returns it as it is. */
+  async cancel(id: string | number): Promise<TaskInfo> {
+    const taskId = v.taskId(id);
+    return this.call('tableos.sched_cancel', () => proc.cancelTask(this.os.sql, taskId));
   }
 
   async tasks(
     filter: { queue?: string; state?: TaskState; limit?: number } = {},
-  ): Promise<TaskRow[]> {
+  ): Promise<TaskInfo[]> {
     if (filter.state !== undefined && !STATES.has(filter.state)) {
       throw new SchedulerInvalidError(
         `unknown task state ${JSON.stringify(filter.state)}; one of ${[...STATES].join(', ')}`,
@@ -195,16 +249,24 @@ export class Scheduler {
     }
     if (filter.queue !== undefined) await this.getQueue(filter.queue);
     const limit = filter.limit === undefined ? 100 : v.int('limit', filter.limit, 1, 100_000);
-    return this.os.sql<TaskRow[]>`
-      select * from tableos.task
-       where (${filter.queue ?? null}::text is null or queue = ${filter.queue ?? null})
-         and (${filter.state ?? null}::text is null or state = ${filter.state ?? null})
-       order by id desc limit ${limit}`;
+    const rows = await this.call(
+      'tableos.task',
+      () => this.os.sql<TaskRow[]>`
+        select * from tableos.task
+         where (${filter.queue ?? null}::text is null or queue = ${filter.queue ?? null})
+           and (${filter.state ?? null}::text is null or state = ${filter.state ?? null})
+         order by id desc limit ${limit}`,
+    );
+    return rows.map(toTask);
   }
 
-  async workers(opts: { all?: boolean } = {}): Promise<WorkerRow[]> {
-    return this.os.sql<WorkerRow[]>`
-      select * from tableos.worker where ${opts.all === true} or status = 'alive' order by seq`;
+  async workers(opts: { all?: boolean } = {}): Promise<WorkerInfo[]> {
+    const rows = await this.call(
+      'tableos.worker',
+      () => this.os.sql<WorkerRow[]>`
+        select * from tableos.worker where ${opts.all === true} or status = 'alive' order by seq`,
+    );
+    return rows.map(toWorker);
   }
 
   /** Offers this executor's slots and runs registered handlers; also fires cron schedules. */
@@ -217,7 +279,7 @@ export class Scheduler {
     if (this.runner) return;
     // Queued workflows are tasks like any other: every executor can run the ones it registered.
     if (!this.handlers.has(WORKFLOW_TASK_KIND)) {
-      this.handlers.set(WORKFLOW_TASK_KIND, workflowTaskHandler(this.workflows));
+      this.handlers.set(WORKFLOW_TASK_KIND, workflowTaskHandler(this.os, this.workflows));
     }
     const partitions = opts.partitions ?? [0];
     if (!Array.isArray(partitions) || partitions.length === 0) {
@@ -236,8 +298,7 @@ export class Scheduler {
     await runner.start();
     // Changes to schedules arrive by NOTIFY and due ticks by timer; the long sleep is a fallback.
     this.cronRunner = new CronRunner(
-      this.os.notifier,
-      this.os.sql,
+      this.os,
       this.os.logger('scheduler'),
       Math.max(o.pollMs, 30_000),
     );
@@ -264,18 +325,44 @@ export class Scheduler {
       name: string,
       expr: string,
       opts: { queue: string; kind: string; payload?: unknown; tz?: string; backfill?: boolean },
-    ): Promise<CronRow> => {
+    ): Promise<CronInfo> => {
       v.name('schedule name', name);
       v.kind(opts.kind);
       v.payload(opts.payload);
-      return addCron(this.os.sql, name, expr, opts);
+      return this.call('tableos.sched_cron_upsert', () => addCron(this.os.sql, name, expr, opts));
     },
-    list: (): Promise<CronRow[]> =>
-      this.os.sql<CronRow[]>`select * from tableos.cron order by name`,
-    pause: (name: string) => pauseCron(this.os.sql, name, true),
-    resume: (name: string) => pauseCron(this.os.sql, name, false),
-    remove: (name: string) => proc.one<CronRow>(this.os.sql, 'tableos.sched_cron_remove', [name]),
+    list: async (): Promise<CronInfo[]> => {
+      const rows = await this.call(
+        'tableos.cron',
+        () => this.os.sql<CronRow[]>`select * from tableos.cron order by name`,
+      );
+      return rows.map(toCron);
+    },
+    pause: (name: string) =>
+      this.call('tableos.sched_cron_pause', () => pauseCron(this.os.sql, name, true)),
+    resume: (name: string) =>
+      this.call('tableos.sched_cron_pause', () => pauseCron(this.os.sql, name, false)),
+    remove: (name: string) => this.removeCron(name),
   };
+
+  /**
+   * Removing twice would fail the second time, so a retry after a lost answer that finds the
+   * schedule gone reports the row read before.
+   */
+  private async removeCron(name: string): Promise<CronInfo> {
+    const row = await this.call('tableos.sched_cron_get', () => proc.getCron(this.os.sql, name));
+    let lost = false;
+    return this.call('tableos.sched_cron_remove', async () => {
+      const again = lost;
+      lost = true;
+      try {
+        return await proc.removeCron(this.os.sql, name);
+      } catch (err) {
+        if (again && err instanceof UnknownCronError) return row;
+        throw err;
+      }
+    });
+  }
 }
 
 export function toRow(
@@ -312,5 +399,7 @@ export function toRow(
     partitionKey: o.partitionKey === undefined ? null : v.text('partitionKey', o.partitionKey),
     dedupKey: o.dedupKey === undefined ? null : v.text('dedupKey', o.dedupKey),
     maxAttempts: v.optInt('maxAttempts', o.maxAttempts, 1),
+    idempotencyKey:
+      o.idempotencyKey === undefined ? null : v.text('idempotencyKey', o.idempotencyKey),
   };
 }

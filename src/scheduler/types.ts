@@ -1,8 +1,10 @@
-// Rows of the scheduler's tables and the options of its operations.
+// What the scheduler's calls return (camelCase, mapped from the rows in rows.ts) and the
+// options of its operations.
 
 export type TaskState = 'queued' | 'assigned' | 'running' | 'done' | 'failed' | 'cancelled';
 
-export interface TaskRow {
+/** A task, as the scheduler's calls return it. */
+export interface TaskInfo {
   /** int8, as a decimal string. */
   id: string;
   queue: string;
@@ -10,61 +12,63 @@ export interface TaskRow {
   payload: unknown;
   priority: number;
   state: TaskState;
-  run_at: Date;
-  memory_mb: number;
-  locality_key: string | null;
-  partition_key: string | null;
-  dedup_key: string | null;
-  worker_id: string | null;
-  executor_id: string | null;
+  runAt: Date;
+  memoryMb: number;
+  localityKey: string | null;
+  partitionKey: string | null;
+  dedupKey: string | null;
+  idempotencyKey: string | null;
+  workerId: string | null;
+  executorId: string | null;
   attempts: number;
-  max_attempts: number;
+  maxAttempts: number;
   result: unknown;
   error: string | null;
-  cron_name: string | null;
-  cron_tick: Date | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
+  cronName: string | null;
+  cronTick: Date | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
 }
 
-export interface WorkerRow {
+/** One executor's slots in one partition. */
+export interface WorkerInfo {
   id: string;
   seq: string;
-  executor_id: string;
+  executorId: string;
   partition: number;
   capacity: number;
   running: number;
-  mem_total_mb: number | null;
-  mem_free_mb: number | null;
+  memTotalMb: number | null;
+  memFreeMb: number | null;
   shards: string[];
   kinds: string[] | null;
   status: 'alive' | 'stopped' | 'dead';
-  started_at: Date;
-  ended_at: Date | null;
+  startedAt: Date;
+  endedAt: Date | null;
 }
 
-export interface QueueRow {
+export interface QueueInfo {
   name: string;
   policy: string;
   partition: number;
   paused: boolean;
   concurrency: number | null;
-  per_executor: number | null;
-  per_key: number | null;
-  rate_limit: number | null;
-  rate_period_ms: number | null;
+  perExecutor: number | null;
+  perKey: number | null;
+  rateLimit: { count: number; periodMs: number } | null;
+  /** Tasks of the queue assigned or running now. */
   running: number;
-  created_at: Date;
+  createdAt: Date;
 }
 
-export interface PolicyRow {
+export interface PolicyInfo {
   name: string;
   fn: string;
   description: string;
 }
 
-export interface CronRow {
+export interface CronInfo {
   name: string;
   expr: string;
   tz: string;
@@ -73,9 +77,9 @@ export interface CronRow {
   payload: unknown;
   backfill: boolean;
   paused: boolean;
-  next_at: Date;
-  last_tick: Date | null;
-  created_at: Date;
+  nextAt: Date;
+  lastTick: Date | null;
+  createdAt: Date;
 }
 
 export interface QueueOptions {
@@ -110,6 +114,12 @@ export interface EnqueueOptions {
   partitionKey?: string;
   /** Runs of the handler before the task counts as failed (default 1). */
   maxAttempts?: number;
+  /**
+   * Names the task in its queue for good: enqueuing the same key again (at any time, in any
+   * state) returns that task instead of making another. Without one, a key made by the client
+   * still makes a retry after a lost connection return the task its first attempt made.
+   */
+  idempotencyKey?: string;
 }
 
 export interface WorkerOptions {
@@ -128,4 +138,4 @@ export interface WorkerOptions {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type TaskHandler = (payload: any, task: TaskRow) => unknown;
+export type TaskHandler = (payload: any, task: TaskInfo) => unknown;

@@ -47,8 +47,10 @@ describe('scheduler CLI', () => {
     await bad(['queue', 'frobnicate'], /unknown command/, 2);
     // Nothing changed by the failures.
     const after = JSON.parse(await ok(['queue', 'show', 'mail', '--json'])) as {
-      per_key: number | null;
+      perKey: number | null;
+      rateLimit: { count: number; periodMs: number } | null;
     };
-    expect(after.per_key).toBeNull();
+    expect(after.perKey).toBeNull();
+    expect(after.rateLimit).toEqual({ count: 10, periodMs: 1000 });
   });
 });

@@ -93,7 +93,7 @@ describe('cron', () => {
       tz: 'Europe/Paris',
     });
     expect(row.tz).toBe('Europe/Paris');
-    expect(row.next_at.getTime()).toBeGreaterThan(Date.now());
+    expect(row.nextAt.getTime()).toBeGreaterThan(Date.now());
     expect((await s.cron.list()).map((c) => c.name)).toEqual(['x']);
   });
 });

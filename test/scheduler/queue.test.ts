@@ -64,10 +64,15 @@ describe('queues', () => {
     await s.resume('p');
     await Promise.all(hs.map((h) => h.result()));
     expect(order).toEqual([2, 4, 3, 1]);
-    const t0 = Date.now();
+    const before = Date.now();
     const d = await s.enqueue('p', 'rec', { n: 5 }, { delayMs: 400 });
+    const after = Date.now();
     await d.result();
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(380);
+    // The delay became the task's run time, and the dispatcher started it no earlier.
+    const t = await s.task(d.id);
+    expect(t.runAt.getTime()).toBeGreaterThanOrEqual(before + 400);
+    expect(t.runAt.getTime()).toBeLessThanOrEqual(after + 400);
+    expect(t.startedAt!.getTime()).toBeGreaterThanOrEqual(t.runAt.getTime());
   });
 
   it('deduplicates by key while the task is live', async () => {
@@ -193,7 +198,7 @@ describe('executor stop', () => {
       select status, running from tableos.worker where executor_id = ${id}`;
     expect(w).toEqual({ status: 'stopped', running: 0 });
     const t = await b.scheduler.task(h.id);
-    expect([t.state, t.executor_id, t.attempts]).toEqual(['queued', null, 1]);
+    expect([t.state, t.executorId, t.attempts]).toEqual(['queued', null, 1]);
     expect((await b.scheduler.getQueue('stop')).running).toBe(0);
   });
 });

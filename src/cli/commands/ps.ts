@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { listExecutors } from '../../kernel/executor-registry.js';
 import { withOS } from '../context.js';
-import { formatJsonLines, formatTable } from '../format.js';
+import { formatTime, printRows } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -13,10 +13,7 @@ export function register(program: Command): void {
     .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const rows = await listExecutors(os.sql, { all: opts.all === true });
-        if (opts.json) {
-          if (rows.length > 0) console.log(formatJsonLines(rows));
-          return;
-        }
+        if (opts.json) return printRows(rows, { json: true });
         const now = Date.now();
         const view = rows.map((r) => ({
           id: r.id,
@@ -24,23 +21,14 @@ export function register(program: Command): void {
           pid: r.pid,
           version: r.version,
           status: r.status,
-          started: r.started_at.toISOString().replace('T', ' ').slice(0, 19),
+          started: formatTime(r.started_at, 's'),
           heartbeat: `${((now - r.heartbeat_at.getTime()) / 1000).toFixed(1)}s ago`,
           lease:
             r.status === 'alive' ? `${((r.lease_until.getTime() - now) / 1000).toFixed(1)}s` : '',
         }));
-        console.log(
-          formatTable(view, [
-            'id',
-            'host',
-            'pid',
-            'version',
-            'status',
-            'started',
-            'heartbeat',
-            'lease',
-          ]),
-        );
+        printRows(view, {
+          columns: ['id', 'host', 'pid', 'version', 'status', 'started', 'heartbeat', 'lease'],
+        });
       });
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { runQuery } from '../../kernel/query.js';
 import { withOS } from '../context.js';
-import { formatJsonLines, formatTable, type Row } from '../format.js';
+import { printRows, type Row } from '../format.js';
 
 interface ResultLike extends Array<Row> {
   command?: string;
@@ -34,12 +34,8 @@ function isMulti(r: unknown): boolean {
 
 function printResult(r: ResultLike, json: boolean): void {
   const columns = r.columns?.map((c) => c.name) ?? [];
-  if (json) {
-    if (r.length > 0) console.log(formatJsonLines(r));
-    return;
-  }
-  if (columns.length > 0) {
-    console.log(formatTable(r, columns));
+  if (json || columns.length > 0) {
+    printRows(r, { json, columns });
   } else if (r.command) {
     console.log(
       r.command === 'INSERT'

@@ -1,7 +1,9 @@
-// How the fs utilities print: ls -l lines, tree drawings, stat blocks, progress bars.
+// How the fs utilities print: ls -l lines (aligned by the CLI's one formatter), tree drawings,
+// stat blocks, progress bars.
 import cliProgress from 'cli-progress';
-import type { Progress } from './transfer.js';
-import type { ListEntry, Stats, WalkEntry } from './types.js';
+import { alignRow, columnWidths } from '../format.js';
+import type { Progress } from '../../fs/transfer.js';
+import type { ListEntry, Stats, WalkEntry } from '../../fs/types.js';
 
 export function modeString(type: string, mode: number): string {
   const t = type === 'directory' ? 'd' : type === 'symlink' ? 'l' : '-';
@@ -29,16 +31,22 @@ function lsTime(d: Date): string {
   return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
 }
 
+const LONG_RIGHT = [false, true, false, false, true, false];
+
 /** ls -l lines with aligned columns (times in UTC). */
 export function longLines(entries: ListEntry[], name: (e: ListEntry) => string): string[] {
-  const w = (f: (e: ListEntry) => string) => Math.max(0, ...entries.map((e) => f(e).length));
-  const wl = w((e) => String(e.nlink));
-  const wu = w((e) => String(e.uid));
-  const wg = w((e) => String(e.gid));
-  const ws = w((e) => String(e.size));
+  const cells = entries.map((e) => [
+    modeString(e.type, e.mode),
+    String(e.nlink),
+    String(e.uid),
+    String(e.gid),
+    String(e.size),
+    lsTime(e.mtime),
+  ]);
+  const widths = columnWidths(cells);
   return entries.map(
-    (e) =>
-      `${modeString(e.type, e.mode)} ${String(e.nlink).padStart(wl)} ${String(e.uid).padEnd(wu)} ${String(e.gid).padEnd(wg)} ${String(e.size).padStart(ws)} ${lsTime(e.mtime)} ${name(e)}${e.type === 'symlink' ? ` -> ${e.target ?? ''}` : ''}`,
+    (e, i) =>
+      `${alignRow(cells[i]!, widths, LONG_RIGHT, ' ')} ${name(e)}${e.type === 'symlink' ? ` -> ${e.target ?? ''}` : ''}`,
   );
 }
 

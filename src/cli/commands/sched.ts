@@ -1,8 +1,8 @@
 // tableos sched workers|tasks|policy: the scheduler's workers, tasks and placement policies.
 import type { Command } from 'commander';
-import { withOS } from '../cli/context.js';
-import { print, when } from './cli-util.js';
-import type { TaskState } from './types.js';
+import { withOS } from '../context.js';
+import { formatTime, printRows } from '../format.js';
+import type { TaskState } from '../../scheduler/types.js';
 
 export function register(program: Command): void {
   const sched = program
@@ -17,31 +17,32 @@ export function register(program: Command): void {
     .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const rows = await os.scheduler.workers({ all: opts.all === true });
-        if (opts.json) return print(rows, true);
-        print(
+        if (opts.json) return printRows(rows, { json: true });
+        printRows(
           rows.map((w) => ({
             id: w.id,
             partition: w.partition,
             status: w.status,
             running: w.running,
             capacity: w.capacity,
-            mem_free_mb: w.mem_free_mb,
-            mem_total_mb: w.mem_total_mb,
+            mem_free_mb: w.memFreeMb,
+            mem_total_mb: w.memTotalMb,
             shards: w.shards.join(','),
             kinds: w.kinds === null ? '*' : w.kinds.join(','),
           })),
-          false,
-          [
-            'id',
-            'partition',
-            'status',
-            'running',
-            'capacity',
-            'mem_free_mb',
-            'mem_total_mb',
-            'shards',
-            'kinds',
-          ],
+          {
+            columns: [
+              'id',
+              'partition',
+              'status',
+              'running',
+              'capacity',
+              'mem_free_mb',
+              'mem_total_mb',
+              'shards',
+              'kinds',
+            ],
+          },
         );
       });
     });
@@ -67,12 +68,11 @@ export function register(program: Command): void {
           const s = os.scheduler;
           if (id !== undefined) {
             const t = await s.task(id);
-            return print(
+            return printRows(
               opts.json
                 ? [t]
                 : Object.entries(t).map(([field, value]: [string, unknown]) => ({ field, value })),
-              opts.json,
-              opts.json ? undefined : ['field', 'value'],
+              { json: opts.json, columns: opts.json ? undefined : ['field', 'value'] },
             );
           }
           const rows = await s.tasks({
@@ -80,33 +80,34 @@ export function register(program: Command): void {
             ...(opts.state !== undefined ? { state: opts.state as TaskState } : {}),
             limit: Number(opts.limit),
           });
-          if (opts.json) return print(rows, true);
-          print(
+          if (opts.json) return printRows(rows, { json: true });
+          printRows(
             rows.map((t) => ({
               id: t.id,
               queue: t.queue,
               kind: t.kind,
               state: t.state,
               priority: t.priority,
-              worker: t.worker_id,
+              worker: t.workerId,
               attempts: t.attempts,
-              created: when(t.created_at),
-              finished: when(t.finished_at),
+              created: formatTime(t.createdAt),
+              finished: formatTime(t.finishedAt),
               error: t.error,
             })),
-            false,
-            [
-              'id',
-              'queue',
-              'kind',
-              'state',
-              'priority',
-              'worker',
-              'attempts',
-              'created',
-              'finished',
-              'error',
-            ],
+            {
+              columns: [
+                'id',
+                'queue',
+                'kind',
+                'state',
+                'priority',
+                'worker',
+                'attempts',
+                'created',
+                'finished',
+                'error',
+              ],
+            },
           );
         });
       },
@@ -128,9 +129,12 @@ export function register(program: Command): void {
         await withOS(cmd, async (os) => {
           const s = os.scheduler;
           if (queue === undefined)
-            return print(await s.policies(), opts.json, ['name', 'fn', 'description']);
+            return printRows(await s.policies(), {
+              json: opts.json,
+              columns: ['name', 'fn', 'description'],
+            });
           const q = name === undefined ? await s.getQueue(queue) : await s.setPolicy(queue, name);
-          print([{ queue: q.name, policy: q.policy }], opts.json);
+          printRows([{ queue: q.name, policy: q.policy }], { json: opts.json });
         });
       },
     );

@@ -1,10 +1,10 @@
 // tableos msg send|recv|ls|stats: mailboxes from the shell.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { withOS } from '../cli/context.js';
-import { formatJsonLines, formatTable } from '../cli/format.js';
-import { NoMessageError } from './errors.js';
-import type { Message } from './queries.js';
+import { withOS } from '../context.js';
+import { formatJsonLines, formatTime, printRows } from '../format.js';
+import { NoMessageError } from '../../messaging/errors.js';
+import type { Message } from '../../messaging/queries.js';
 
 export function register(program: Command): void {
   const msg = program.command('msg').description('durable mailboxes: send, receive, list');
@@ -77,11 +77,9 @@ export function register(program: Command): void {
           mailbox: s.mailbox,
           pending: s.pending,
           leased: s.leased,
-          oldest: s.oldestAt?.toISOString().replace('T', ' ').slice(0, 19) ?? '',
+          oldest: formatTime(s.oldestAt, 's'),
         }));
-        if (opts.json) {
-          if (rows.length > 0) print(formatJsonLines(rows));
-        } else print(formatTable(rows, ['mailbox', 'pending', 'leased', 'oldest']));
+        printRows(rows, { json: opts.json, columns: ['mailbox', 'pending', 'leased', 'oldest'] });
       });
     });
 
@@ -102,12 +100,9 @@ export function register(program: Command): void {
             : null,
           retention_s: s.retentionS,
         }));
-        if (opts.json) {
-          if (rows.length > 0) print(formatJsonLines(rows));
-          return;
-        }
+        printRows(rows, { json: opts.json });
+        if (opts.json) return;
         const total = (k: 'pending' | 'leased' | 'expired') => rows.reduce((a, r) => a + r[k], 0);
-        print(formatTable(rows));
         if (mailbox === undefined) {
           print(
             `total: ${rows.length} mailboxes, ${total('pending')} pending, ${total('leased')} leased, ${total('expired')} expired`,

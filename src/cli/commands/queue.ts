@@ -1,9 +1,10 @@
 // tableos queue list|show|create|pause|resume: queues and their flow-control limits.
 import type { Command } from 'commander';
-import { withOS } from '../cli/context.js';
-import { SchedulerInvalidError } from './errors.js';
-import { intArg, print } from './cli-util.js';
-import type { QueueRow } from './types.js';
+import { withOS } from '../context.js';
+import { printRows } from '../format.js';
+import { SchedulerInvalidError } from '../../scheduler/errors.js';
+import type { QueueInfo } from '../../scheduler/types.js';
+import { intArg } from './sched-args.js';
 
 const COLUMNS = [
   'name',
@@ -18,7 +19,7 @@ const COLUMNS = [
   'rate',
 ];
 
-function view(rows: QueueRow[], queued: Map<string, number>) {
+function view(rows: QueueInfo[], queued: Map<string, number>) {
   return rows.map((q) => ({
     name: q.name,
     policy: q.policy,
@@ -27,9 +28,9 @@ function view(rows: QueueRow[], queued: Map<string, number>) {
     running: q.running,
     queued: queued.get(q.name) ?? 0,
     concurrency: q.concurrency,
-    per_executor: q.per_executor,
-    per_key: q.per_key,
-    rate: q.rate_limit === null ? '' : `${q.rate_limit}/${q.rate_period_ms}ms`,
+    per_executor: q.perExecutor,
+    per_key: q.perKey,
+    rate: q.rateLimit === null ? '' : `${q.rateLimit.count}/${q.rateLimit.periodMs}ms`,
   }));
 }
 
@@ -43,10 +44,10 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const rows = await os.scheduler.queues();
-        if (opts.json) return print(rows, true);
+        if (opts.json) return printRows(rows, { json: true });
         const depth = await os.sql<{ queue: string; n: number }[]>`
           select queue, count(*)::int n from tableos.task where state = 'queued' group by 1`;
-        print(view(rows, new Map(depth.map((d) => [d.queue, d.n]))), false, COLUMNS);
+        printRows(view(rows, new Map(depth.map((d) => [d.queue, d.n]))), { columns: COLUMNS });
       });
     });
 
@@ -61,20 +62,19 @@ export function register(program: Command): void {
         const states = await os.sql<{ state: string; n: number }[]>`
           select state, count(*)::int n from tableos.task where queue = ${name} group by 1 order by 1`;
         if (opts.json)
-          return print(
+          return printRows(
             [{ ...q, tasks: Object.fromEntries(states.map((s) => [s.state, s.n])) }],
-            true,
+            { json: true },
           );
         const [v] = view(
           [q],
           new Map(states.filter((s) => s.state === 'queued').map((s) => [name, s.n])),
         );
-        print(
+        printRows(
           Object.entries(v!).map(([field, value]) => ({ field, value })),
-          false,
-          ['field', 'value'],
+          { columns: ['field', 'value'] },
         );
-        print(states, false, ['state', 'n']);
+        printRows(states, { columns: ['state', 'n'] });
       });
     });
 
@@ -122,7 +122,7 @@ export function register(program: Command): void {
         };
         await withOS(cmd, async (os) => {
           const q = await os.scheduler.queue(name, opts);
-          print(view([q], new Map()), o.json, COLUMNS);
+          printRows(view([q], new Map()), { json: o.json, columns: COLUMNS });
         });
       },
     );

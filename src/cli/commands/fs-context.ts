@@ -1,9 +1,9 @@
 // What every fs utility shares: the node, the file system as --uid/--gid, and output.
 import type { Command } from 'commander';
-import { withOS } from '../cli/context.js';
-import { InvalidArgumentError } from '../kernel/errors.js';
-import type { TableOS } from '../tableos.js';
-import type { FileSystem } from './file-system.js';
+import { withOS } from '../context.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import type { TableOS } from '../../tableos.js';
+import type { FileSystem } from '../../fs/file-system.js';
 
 export interface FsGlobals {
   uid?: string;

@@ -1,10 +1,11 @@
 // tableos cron list|add|pause|resume|rm: schedules that enqueue a task per tick.
 import type { Command } from 'commander';
-import { withOS } from '../cli/context.js';
-import { jsonArg, print, when } from './cli-util.js';
-import type { CronRow } from './types.js';
+import { withOS } from '../context.js';
+import { formatTime, printRows } from '../format.js';
+import type { CronInfo } from '../../scheduler/types.js';
+import { jsonArg } from './sched-args.js';
 
-const view = (rows: CronRow[]) =>
+const view = (rows: CronInfo[]) =>
   rows.map((c) => ({
     name: c.name,
     expr: c.expr,
@@ -13,8 +14,8 @@ const view = (rows: CronRow[]) =>
     kind: c.kind,
     paused: c.paused ? 'yes' : 'no',
     backfill: c.backfill ? 'yes' : 'no',
-    next: c.paused ? '' : when(c.next_at),
-    last: when(c.last_tick),
+    next: c.paused ? '' : formatTime(c.nextAt),
+    last: formatTime(c.lastTick),
   }));
 
 export function register(program: Command): void {
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const rows = await os.scheduler.cron.list();
-        print(opts.json ? rows : view(rows), opts.json);
+        printRows(opts.json ? rows : view(rows), { json: opts.json });
       });
     });
 
@@ -57,7 +58,7 @@ export function register(program: Command): void {
             backfill: o.backfill === true,
             ...(payload !== undefined ? { payload } : {}),
           });
-          print(view([row]), false);
+          printRows(view([row]));
         });
       },
     );

@@ -1,10 +1,10 @@
 // tableos wf list|get|steps|cancel|resume|fork|gc: workflow management from the shell.
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../kernel/errors.js';
-import { withOS } from '../cli/context.js';
-import { formatJsonLines, formatTable, formatValue } from '../cli/format.js';
-import type { CallInfo, WorkflowInfo } from './rows.js';
-import type { WorkflowStatus } from './types.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import { withOS } from '../context.js';
+import { formatTime, formatValue, printRows } from '../format.js';
+import type { CallInfo, WorkflowInfo } from '../../workflows/rows.js';
+import type { WorkflowStatus } from '../../workflows/types.js';
 
 const UNITS: Record<string, number> = {
   ms: 1,
@@ -47,15 +47,13 @@ function print(text: string): void {
   process.stdout.write(text + '\n');
 }
 
-const time = (d: Date | null) => (d === null ? '' : d.toISOString().replace('T', ' ').slice(0, 23));
-
 function wfView(w: WorkflowInfo) {
   return {
     id: w.id,
     name: w.name,
     status: w.status,
-    created: time(w.createdAt),
-    updated: time(w.updatedAt),
+    created: formatTime(w.createdAt),
+    updated: formatTime(w.updatedAt),
     executor: w.executorId ?? '',
     attempts: w.recoveryAttempts,
     error: w.error?.message ?? '',
@@ -122,9 +120,7 @@ export function register(program: Command): void {
         };
         await withOS(cmd, async (os) => {
           const rows = await os.workflows.list(filter);
-          if (o.json) {
-            if (rows.length > 0) print(formatJsonLines(toJson(rows)));
-          } else print(formatTable(rows.map(wfView)));
+          printRows(o.json ? toJson(rows) : rows.map(wfView), { json: o.json });
         });
       },
     );
@@ -135,7 +131,7 @@ export function register(program: Command): void {
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const w = await os.workflows.get(id);
-        if (o.json) return print(formatJsonLines(toJson([w])));
+        if (o.json) return printRows(toJson([w]), { json: true });
         const lines: [string, unknown][] = [
           ['id', w.id],
           ['name', w.name],
@@ -162,10 +158,10 @@ export function register(program: Command): void {
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
       await withOS(cmd, async (os) => {
         const rows = await os.workflows.steps(id);
-        if (o.json) {
-          if (rows.length > 0) print(formatJsonLines(toJson(rows)));
-        } else
-          print(formatTable(rows.map(callView), ['seq', 'kind', 'name', 'status', 'ms', 'output']));
+        printRows(o.json ? toJson(rows) : rows.map(callView), {
+          json: o.json,
+          columns: ['seq', 'kind', 'name', 'status', 'ms', 'output'],
+        });
       });
     });
 

@@ -1,11 +1,11 @@
 // Listing utilities: ls, find, tree, stat, du, query. Each is one query on the server.
 import type { Command } from 'commander';
-import { formatJsonLines, formatTable } from '../cli/format.js';
-import { print, withFs } from './cli-context.js';
-import { longLines, statLines, treeLines } from './cli-format.js';
-import { FsInvalidError } from './errors.js';
-import { absolute } from './path.js';
-import type { FindOptions, ListEntry } from './types.js';
+import { printRows } from '../format.js';
+import { print, withFs } from './fs-context.js';
+import { longLines, statLines, treeLines } from './fs-format.js';
+import { FsInvalidError } from '../../fs/errors.js';
+import { absolute } from '../../fs/path.js';
+import type { FindOptions, ListEntry } from '../../fs/types.js';
 
 function hidden(e: { path: string; depth: number }, base: string): boolean {
   const rel = e.path.slice(base === '/' ? 1 : base.length + 1);
@@ -123,9 +123,7 @@ export function registerListing(fsCmd: Command): void {
     .action(async (text: string, o: { json?: boolean }, cmd: Command) => {
       await withFs(cmd, async (_fs, os) => {
         const r = await os.fs.query(text);
-        if (o.json) {
-          if (r.rows.length > 0) print([formatJsonLines(r.rows)]);
-        } else print([formatTable(r.rows, r.columns)]);
+        printRows(r.rows, { json: o.json, columns: r.columns });
       });
     });
 }

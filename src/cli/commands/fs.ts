@@ -1,7 +1,7 @@
 // `tableos fs ...`: Unix utilities over the file system in tables.
 import type { Command } from 'commander';
-import { registerFiles } from './cli-files.js';
-import { registerListing } from './cli-listing.js';
+import { registerFiles } from './fs-files.js';
+import { registerListing } from './fs-listing.js';
 
 export function register(program: Command): void {
   const fsCmd = program

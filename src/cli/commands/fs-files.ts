@@ -4,13 +4,13 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream as localRead } from 'node:fs';
 import type { Command } from 'commander';
-import { withFs } from './cli-context.js';
-import { progressBar } from './cli-format.js';
-import { FsIsDirectoryError } from './errors.js';
-import type { FileSystem } from './file-system.js';
-import { absolute, baseName, joinPath } from './path.js';
-import { createReadStream, createWriteStream } from './streams.js';
-import { exportTree, importTree } from './transfer.js';
+import { withFs } from './fs-context.js';
+import { progressBar } from './fs-format.js';
+import { FsIsDirectoryError } from '../../fs/errors.js';
+import type { FileSystem } from '../../fs/file-system.js';
+import { absolute, baseName, joinPath } from '../../fs/path.js';
+import { createReadStream, createWriteStream } from '../../fs/streams.js';
+import { exportTree, importTree } from '../../fs/transfer.js';
 
 /** cp/mv semantics: a destination that is a directory receives the source under its name. */
 async function intoDir(fs: FileSystem, src: string, dst: string): Promise<string> {
