@@ -3155,6 +3155,15 @@ AS $function$
    group by g
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.wf_calls_json(p_id text)
+ RETURNS json
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select coalesce(json_agg(c order by c.seq), '[]') from tableos.workflow_call c
+   where c.workflow_id = p_id
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.wf_cancel(p_id text, p_message text, p_timeout boolean)
  RETURNS SETOF text
  LANGUAGE plpgsql
@@ -3182,6 +3191,19 @@ begin
   perform tableos.wf_announce(v_ids, array_fill('cancelled'::text, array[cardinality(v_ids)]));
   return query select unnest(v_ids);
 end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_carry(p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[], c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[])
+ RETURNS TABLE(seq integer, kind text, name text, output text, error text, diverged boolean)
+ LANGUAGE sql
+AS $function$
+  select r.seq, r.kind, r.name, r.output, r.error,
+         (r.kind, r.name, r.output, r.error) is distinct from (u.k, u.n, u.o, u.e)
+    from tableos.wf_commit(p_executor, s_id, s_name, s_input, s_max_recovery,
+                           c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started,
+                           '{}', '{}', '{}', '{}') r
+    join unnest(c_wf, c_seq, c_kind, c_name, c_output, c_error) as u(wf, sq, k, n, o, e)
+      on r.workflow_id = u.wf and r.seq = u.sq
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_claim(p_executor text, p_names text[], p_ids text[], p_limit integer)
@@ -3228,6 +3250,18 @@ begin
   end loop;
   perform tableos.wf_announce(v_over, array_fill('max_recovery_exceeded'::text, array[cardinality(v_over)]));
 end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_claim_runs(p_executor text, p_names text[], p_ids text[], p_limit integer)
+ RETURNS TABLE(id text, name text, status text, input text, deadline timestamp with time zone, recovery_attempts integer, calls json)
+ LANGUAGE sql
+AS $function$
+  with c as materialized (
+    select * from tableos.wf_claim(p_executor, p_names, p_ids, p_limit)
+  )
+  select c.id, c.name, c.status, c.input, c.deadline, c.recovery_attempts,
+         case when c.status = 'pending' then tableos.wf_calls_json(c.id) end
+    from c
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_commit(p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[], c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[], f_id text[], f_status text[], f_output text[], f_error text[])
@@ -3290,6 +3324,32 @@ begin
         from tableos.workflow w where w.id = any(f_id) and not (w.id = any(v_done));
     end if;
   end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_encode_json(p jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ IMMUTABLE STRICT
+AS $function$
+declare
+  v jsonb;
+begin
+  if position('"$t"' in p::text) = 0 then
+    return p;
+  end if;
+  case jsonb_typeof(p)
+    when 'object' then
+      select coalesce(jsonb_object_agg(e.k, tableos.wf_encode_json(e.x)), '{}') into v
+        from jsonb_each(p) as e(k, x);
+      return case when v ? '$t' then jsonb_build_object('$t', 'Object', 'v', v) else v end;
+    when 'array' then
+      select coalesce(jsonb_agg(tableos.wf_encode_json(e.x) order by e.i), '[]') into v
+        from jsonb_array_elements(p) with ordinality as e(x, i);
+      return v;
+    else
+      return p;
+  end case;
 end;
 $function$;
 
@@ -3376,6 +3436,71 @@ AS $function$
    limit p_limit offset p_offset
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.wf_own_runs(p_executor text, p_names text[], p_running text[])
+ RETURNS TABLE(id text, name text, status text, input text, deadline timestamp with time zone, calls json)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select w.id, w.name, w.status, w.input, w.deadline, tableos.wf_calls_json(w.id)
+    from tableos.workflow w
+   where w.status = 'pending' and w.executor_id = p_executor and w.name = any(p_names)
+     and not (w.id = any(p_running))
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_recv(p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[], c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[], p_wf text, p_seq integer, p_name text, p_started timestamp with time zone, p_mailbox text, p_topic text, p_final boolean)
+ RETURNS TABLE(rkind text, seq integer, kind text, name text, output text, error text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+declare
+  r record;
+  m record;
+  v_diverged boolean := false;
+  v_output text;
+begin
+  for r in select * from tableos.wf_carry(p_executor, s_id, s_name, s_input, s_max_recovery,
+                                          c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)
+  loop
+    v_diverged := v_diverged or r.diverged;
+    return query select 'conflict'::text, r.seq, r.kind, r.name, r.output, r.error;
+  end loop;
+  if v_diverged then
+    return;
+  end if;
+  -- One receive of this workflow at a time: a second run of it waits here for the first
+  -- one's commit, then finds the position recorded and takes nothing.
+  perform pg_advisory_xact_lock(hashtextextended('tableos.wf_recv ' || p_wf, 0));
+  return query select 'recorded'::text, c.seq, c.kind, c.name, c.output, c.error
+                 from tableos.workflow_call c where c.workflow_id = p_wf and c.seq = p_seq;
+  if found then
+    return;
+  end if;
+  select * into m
+    from tableos.msg_take(array[p_mailbox], array[p_topic], array[1], array[null::integer]) t
+   where not t.missing;
+  if found then
+    -- The same fields and tags as serialize() of the Message a receive returns.
+    v_output := json_build_object(
+      'mailbox', m.receiver,
+      'seq', m.seq,
+      'sender', m.sender,
+      'topic', case when m.topic = '' then '{"$t":"undefined"}'::json else to_json(m.topic) end,
+      'id', coalesce(to_json(m.id), '{"$t":"undefined"}'::json),
+      'corr', coalesce(to_json(m.corr), '{"$t":"undefined"}'::json),
+      'body', tableos.wf_encode_json(m.body),
+      'sentAt', json_build_object('$t', 'Date',
+                  'v', to_char(m.sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+      'deliveries', m.deliveries)::text;
+  elsif not p_final then
+    return query select 'none'::text, p_seq, null::text, p_name, null::text, null::text;
+    return;
+  end if;
+  insert into tableos.workflow_call (workflow_id, seq, kind, name, output, started_at)
+  values (p_wf, p_seq, 'recv', p_name, v_output, p_started);
+  return query select 'done'::text, p_seq, 'recv'::text, p_name, v_output, null::text;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.wf_require(p_id text)
  RETURNS workflow
  LANGUAGE plpgsql
@@ -3419,6 +3544,70 @@ begin
   select coalesce(array_agg(upd.id), '{}') into v_ids from upd;
   perform tableos.wf_announce(v_ids, array_fill('pending'::text, array[cardinality(v_ids)]));
   return query select unnest(v_ids);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_send(p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[], c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[], p_wf text, p_seq integer, p_name text, p_output text, p_started timestamp with time zone, p_receivers text[], p_sender text, p_topic text, p_msg_id text, p_body text)
+ RETURNS TABLE(rkind text, seq integer, kind text, name text, output text, error text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+declare
+  r record;
+  v_diverged boolean := false;
+  v_n integer := cardinality(p_receivers);
+begin
+  for r in select * from tableos.wf_carry(p_executor, s_id, s_name, s_input, s_max_recovery,
+                                          c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)
+  loop
+    v_diverged := v_diverged or r.diverged;
+    return query select 'conflict'::text, r.seq, r.kind, r.name, r.output, r.error;
+  end loop;
+  if v_diverged then
+    return;
+  end if;
+  -- Insert-once: a second run of the workflow at this position waits for the first one's
+  -- commit here and then finds its record, so the message goes out once.
+  insert into tableos.workflow_call (workflow_id, seq, kind, name, output, started_at)
+  values (p_wf, p_seq, 'send', p_name, p_output, p_started)
+  on conflict do nothing;
+  if not found then
+    return query select 'recorded'::text, c.seq, c.kind, c.name, c.output, c.error
+                   from tableos.workflow_call c where c.workflow_id = p_wf and c.seq = p_seq;
+    return;
+  end if;
+  perform tableos.msg_send(p_receivers, array_fill(p_sender, array[v_n]),
+                           array_fill(p_topic, array[v_n]), array_fill(p_msg_id, array[v_n]),
+                           array_fill(null::text, array[v_n]), array_fill(p_body, array[v_n]),
+                           '{}', '{}');
+  return query select 'done'::text, p_seq, 'send'::text, p_name, p_output, null::text;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_set_event(p_executor text, s_id text[], s_name text[], s_input text[], s_max_recovery integer[], c_wf text[], c_seq integer[], c_kind text[], c_name text[], c_output text[], c_error text[], c_started timestamp with time zone[], p_wf text, p_seq integer, p_key text, p_value text)
+ RETURNS TABLE(rkind text, seq integer, kind text, name text, output text, error text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+declare
+  r record;
+  v_diverged boolean := false;
+begin
+  for r in select * from tableos.wf_carry(p_executor, s_id, s_name, s_input, s_max_recovery,
+                                          c_wf, c_seq, c_kind, c_name, c_output, c_error, c_started)
+  loop
+    v_diverged := v_diverged or r.diverged;
+    return query select 'conflict'::text, r.seq, r.kind, r.name, r.output, r.error;
+  end loop;
+  if v_diverged then
+    return;
+  end if;
+  if tableos.wf_set_event(p_wf, p_seq, p_key, p_value) then
+    return query select 'done'::text, p_seq, 'set_event'::text, p_key, null::text, null::text;
+  else
+    return query select 'recorded'::text, c.seq, c.kind, c.name, c.output, c.error
+                   from tableos.workflow_call c where c.workflow_id = p_wf and c.seq = p_seq;
+  end if;
 end;
 $function$;
 
@@ -3517,5 +3706,30 @@ begin
     return query select w.id, w.name, w.status, w.input, w.deadline, w.executor_id
                    from tableos.workflow w where w.id = p_id;
   end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_take_run(p_id text, p_executor text, p_names text[])
+ RETURNS TABLE(id text, name text, status text, input text, output text, error text, deadline timestamp with time zone, executor_id text, taken boolean, calls json)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+declare
+  v_name text;
+  v_taken boolean := false;
+begin
+  select w.name into v_name from tableos.workflow w where w.id = p_id;
+  if not found then
+    return;
+  end if;
+  if v_name = any(p_names) then
+    select t.status = 'pending' and t.executor_id = p_executor into v_taken
+      from tableos.wf_take(p_id, p_executor) t;
+  end if;
+  return query
+  select w.id, w.name, w.status, w.input, w.output, w.error, w.deadline, w.executor_id,
+         coalesce(v_taken, false),
+         case when v_taken then tableos.wf_calls_json(w.id) end
+    from tableos.workflow w where w.id = p_id;
 end;
 $function$;

@@ -22,6 +22,7 @@ import {
 } from './rows.js';
 import { deserialize, serialize } from './serialize.js';
 import { TERMINAL, outcomeValue, type Outcome, type WorkflowStatus } from './types.js';
+import { StatusFeed } from './status-feed.js';
 import { checkId, checkMs, checkName } from './validate.js';
 
 const STATUSES = new Set([
@@ -50,26 +51,34 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
+/** What a handle asks about its run: the admin, or the service (which knows its own runs). */
+export interface RunObserver {
+  waitOutcome(id: string, opts?: WaitOptions): Promise<Outcome>;
+  get(id: string): Promise<WorkflowInfo>;
+}
+
 /** A run that may be in this process or anywhere else. */
 export class WorkflowHandle<R = unknown> {
   constructor(
-    private readonly admin: WorkflowAdmin,
+    private readonly observer: RunObserver,
     readonly workflowId: string,
   ) {}
 
   /** Waits for the run to finish and returns its result, or throws its error. */
   async result(opts: WaitOptions = {}): Promise<R> {
-    return outcomeValue(await this.admin.waitOutcome(this.workflowId, opts)) as R;
+    return outcomeValue(await this.observer.waitOutcome(this.workflowId, opts)) as R;
   }
 
   status(): Promise<WorkflowInfo> {
-    return this.admin.get(this.workflowId);
+    return this.observer.get(this.workflowId);
   }
 }
 
 export class WorkflowAdmin {
-  private statusSub: Promise<() => void> | undefined;
   readonly pollMs: number;
+  /** Status lines of tableos_wf: shared with the service when it made this admin. */
+  private readonly status: StatusFeed;
+  private readonly ownsStatus: boolean;
   private readonly retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
 
   constructor(
@@ -80,39 +89,14 @@ export class WorkflowAdmin {
       pollMs?: number;
       /** Runs a read again after a lost connection (default: once). */
       retrying?: <T>(what: string, op: () => Promise<T>) => Promise<T>;
+      /** The process's status subscription, when its owner is another part (default: own). */
+      status?: StatusFeed;
     } = {},
   ) {
     this.pollMs = opts.pollMs ?? 5000;
     this.retry = opts.retrying ?? ((_what, op) => op());
-  }
-
-  /** Subscribes to tableos_wf once; every status line goes to onStatus. */
-  protected ensureStatusListener(): Promise<unknown> {
-    this.statusSub ??= this.notifier.subscribe('tableos_wf', (payload) => {
-      for (const line of payload.split('\n')) {
-        const sp = line.indexOf(' ');
-        if (sp > 0) this.onStatus(line.slice(0, sp), line.slice(sp + 1));
-      }
-    });
-    return this.statusSub;
-  }
-
-  /** Waiters on a run's status, by workflow id: one parse of each notification for all. */
-  private readonly statusWaiters = new Map<string, Set<() => void>>();
-
-  protected onStatus(_status: string, id: string): void {
-    const set = this.statusWaiters.get(id);
-    if (set) for (const w of set) w();
-  }
-
-  private onStatusOf(id: string, wake: () => void): () => void {
-    let set = this.statusWaiters.get(id);
-    if (set === undefined) this.statusWaiters.set(id, (set = new Set()));
-    set.add(wake);
-    return () => {
-      set.delete(wake);
-      if (set.size === 0) this.statusWaiters.delete(id);
-    };
+    this.ownsStatus = opts.status === undefined;
+    this.status = opts.status ?? new StatusFeed(notifier);
   }
 
   handle<R = unknown>(id: string): WorkflowHandle<R> {
@@ -122,7 +106,7 @@ export class WorkflowAdmin {
   /** Waits (LISTEN/NOTIFY, slow poll as fallback) until the workflow is finished. */
   async waitOutcome(id: string, opts: WaitOptions = {}): Promise<Outcome> {
     const timeoutMs = checkMs(opts.timeoutMs, 'timeoutMs');
-    await this.ensureStatusListener();
+    await this.status.listen();
     const outcome = await waitUntil(
       this.notifier,
       async () => {
@@ -133,7 +117,7 @@ export class WorkflowAdmin {
         channel: 'tableos_wf',
         deadline: timeoutMs === undefined ? Infinity : Date.now() + timeoutMs,
         pollMs: this.pollMs,
-        wakeOn: (wake) => this.onStatusOf(id, wake),
+        wakeOn: (wake) => this.status.onRun(id, wake),
       },
     );
     if (outcome === undefined) throw new WorkflowResultTimeoutError(id, timeoutMs ?? 0);
@@ -292,8 +276,6 @@ export class WorkflowAdmin {
   }
 
   async close(): Promise<void> {
-    const sub = this.statusSub;
-    this.statusSub = undefined;
-    if (sub !== undefined) (await sub.catch(() => () => undefined))();
+    if (this.ownsStatus) await this.status.close();
   }
 }

@@ -103,3 +103,20 @@ export function rowOutcome(r: {
     error: deserializeError(r.error),
   };
 }
+
+/** Recorded calls as tableos.wf_calls_json gives them (a JSON array of rows), by position. */
+export function callsFromJson(json: unknown): Map<number, CallRow> {
+  const out = new Map<number, CallRow>();
+  if (!Array.isArray(json)) return out;
+  for (const r of json as (Omit<CallRow, 'started_at' | 'ended_at'> & {
+    started_at: string | null;
+    ended_at: string;
+  })[]) {
+    out.set(r.seq, {
+      ...r,
+      started_at: r.started_at === null ? null : new Date(r.started_at),
+      ended_at: new Date(r.ended_at),
+    });
+  }
+  return out;
+}

@@ -74,13 +74,49 @@ const START_SQL =
 const COMMIT_SQL =
   'select * from tableos.wf_commit($1::text, $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[])';
 
+/**
+ * The leading arguments of a statement that carries a run's buffered checkpoints (a held-back
+ * start, calls) as tableos.wf_carry takes them; the operation's own arguments follow from $13.
+ */
+export const CARRIED_ARGS =
+  '$1::text, $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]::timestamptz[]';
+
+/** The parameters for CARRIED_ARGS. */
+export function carriedParams(
+  executorId: string | null,
+  start: DeferredStart | undefined,
+  calls: readonly CallRecord[],
+): unknown[] {
+  const starts = start ? [start] : [];
+  return [
+    executorId,
+    starts.map((s) => s.id),
+    starts.map((s) => s.name),
+    starts.map((s) => s.input),
+    starts.map((s) => s.maxRecovery),
+    ...callColumns(calls),
+  ];
+}
+
+function callColumns(calls: readonly CallRecord[]): unknown[] {
+  return [
+    calls.map((c) => c.workflowId),
+    calls.map((c) => c.seq),
+    calls.map((c) => c.kind),
+    calls.map((c) => c.name),
+    calls.map((c) => c.output),
+    calls.map((c) => c.error),
+    calls.map((c) => c.startedAt?.toISOString() ?? null),
+  ];
+}
+
 export class Store {
   readonly starts: Batcher<StartItem, StartResult>;
   readonly commits: Batcher<CommitItem, CommitResult>;
 
   constructor(
     private readonly sql: Sql,
-    private readonly executorId: () => string | null,
+    readonly executorId: () => string | null,
     opts: {
       maxInFlight: number;
       maxBatch: number;
@@ -139,13 +175,7 @@ export class Store {
       starts.map((s) => s.name),
       starts.map((s) => s.input),
       starts.map((s) => s.maxRecovery),
-      calls.map((c) => c.workflowId),
-      calls.map((c) => c.seq),
-      calls.map((c) => c.kind),
-      calls.map((c) => c.name),
-      calls.map((c) => c.output),
-      calls.map((c) => c.error),
-      calls.map((c) => c.startedAt?.toISOString() ?? null),
+      ...callColumns(calls),
       fins.map((f) => f.id),
       fins.map((f) => f.status),
       fins.map((f) => f.output),

@@ -4,7 +4,7 @@
 import type { Sql } from '../kernel/database.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Notifier } from '../kernel/notifier.js';
-import type { CallRow } from './rows.js';
+import { callsFromJson, type CallRow } from './rows.js';
 
 export interface ClaimedRun {
   id: string;
@@ -13,6 +13,9 @@ export interface ClaimedRun {
   input: string | null;
   deadline: Date | null;
 }
+
+/** A claimed run with its recorded calls (a JSON array; null when it is not to be resumed). */
+type ClaimedRow = ClaimedRun & { calls: unknown };
 
 export interface TakeoverDeps {
   sql: Sql;
@@ -23,6 +26,8 @@ export interface TakeoverDeps {
   /** Names of the workflows this process can run. */
   names: () => string[];
   isRunning: (id: string) => boolean;
+  /** The ids of the runs going on in this process. */
+  running: () => string[];
   resume: (run: ClaimedRun, calls: Map<number, CallRow>) => void;
 }
 
@@ -90,29 +95,24 @@ export class Takeover {
     const names = this.d.names();
     if (this.stopped || me === undefined || names.length === 0) return;
     if (this.own) {
-      const mine = await this.d.sql<ClaimedRun[]>`
-        select id, name, status, input, deadline from tableos.workflow
-         where status = 'pending' and executor_id = ${me} and name = any(${names})`;
+      const mine = await this.d.sql<ClaimedRow[]>`
+        select * from tableos.wf_own_runs(${me}, ${names}, ${this.d.running()})`;
       this.own = false;
-      await this.resumeLive(mine);
+      this.resumeLive(mine);
     }
     for (;;) {
-      const rows = await this.d.sql<ClaimedRun[]>`
-        select * from tableos.wf_claim(${me}, ${names}, ${ids}, ${CLAIM_BATCH})`;
-      await this.resumeLive(rows);
+      const rows = await this.d.sql<ClaimedRow[]>`
+        select * from tableos.wf_claim_runs(${me}, ${names}, ${ids}, ${CLAIM_BATCH})`;
+      this.resumeLive(rows);
       if (rows.length < CLAIM_BATCH || this.stopped) return;
     }
   }
 
-  private async resumeLive(rows: ClaimedRun[]): Promise<void> {
+  private resumeLive(rows: ClaimedRow[]): void {
     const live = rows.filter((r) => r.status === 'pending' && !this.d.isRunning(r.id));
     if (live.length === 0) return;
     this.d.log.info({ workflows: live.map((r) => r.id) }, 'taking over workflows');
-    const calls = await loadCalls(
-      this.d.sql,
-      live.map((r) => r.id),
-    );
-    for (const r of live) this.d.resume(r, calls.get(r.id) ?? new Map<number, CallRow>());
+    for (const r of live) this.d.resume(r, callsFromJson(r.calls));
   }
 
   async stop(): Promise<void> {
@@ -121,20 +121,4 @@ export class Takeover {
     clearInterval(this.poll);
     await this.claiming;
   }
-}
-
-/** The recorded calls of some runs, by run and position. */
-export async function loadCalls(
-  sql: Sql,
-  ids: string[],
-): Promise<Map<string, Map<number, CallRow>>> {
-  const rows = await sql<CallRow[]>`
-    select * from tableos.workflow_call where workflow_id = any(${ids}) order by workflow_id, seq`;
-  const out = new Map<string, Map<number, CallRow>>();
-  for (const r of rows) {
-    let m = out.get(r.workflow_id);
-    if (!m) out.set(r.workflow_id, (m = new Map<number, CallRow>()));
-    m.set(r.seq, r);
-  }
-  return out;
 }

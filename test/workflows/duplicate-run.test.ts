@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Workflows } from '../../src/workflows/service.js';
 import { createTestDatabase, openTestOS } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 
 function registerOn(wf: Workflows, tag: string, gate: Promise<void>, entered = () => {}) {
   const slow = wf.step('tagged', async () => {
@@ -25,7 +26,7 @@ describe('the same workflow run by two executors', () => {
     const b = await openTestOS({ databaseUrl: url, leaseMs: 10_000 });
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
-    // A polls for takeover rarely, so only B claims the run below.
+    // A polls for takeover rarely: only the change below moves the run.
     const aWf = a.workflows;
     let inStep: () => void = () => undefined;
     const aInStep = new Promise<void>((r) => (inStep = r));
@@ -35,20 +36,14 @@ describe('the same workflow run by two executors', () => {
     const h = await onA.start([], { id: 'dup-1' });
     // Once A is inside its step it has written all it writes before the step's checkpoint.
     await aInStep;
-    // As if A had lost its lease: the run now belongs to an executor that is not alive.
-    // A may still be handling the notification of its own start, and would claim the run
-    // back from a dead owner; repeat until the change sticks.
-    for (let i = 0; i < 50; i++) {
-      await a.sql`update tableos.workflow set executor_id = 'gone' where id = 'dup-1'`;
-      await new Promise((r) => setTimeout(r, 100));
-      const [row] = await a.sql<{ executor_id: string }[]>`
-        select executor_id from tableos.workflow where id = 'dup-1'`;
-      if (row?.executor_id === 'gone') break;
-    }
+    // As if A had lost its lease and B had taken the run over while A is still going: the
+    // run belongs to B, a live executor, so A has no reason to claim it back, and B's
+    // executeById runs it from its (empty) history.
+    await a.sql`update tableos.workflow set executor_id = ${b.executor!.id} where id = 'dup-1'`;
     const onB = b.workflows.executeById('dup-1');
-    for (let i = 0; i < 600 && (await aWf.steps('dup-1')).length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(async () => (await aWf.steps('dup-1')).length > 0, {
+      what: "B's step result recorded",
+    });
     expect((await aWf.steps('dup-1')).map((s) => s.output)).toEqual(['B']);
     open();
     // A's step finishes late with another result: A yields to the recorded history, and
