@@ -102,7 +102,9 @@ describe('queue limits under concurrency', () => {
   it('per-key concurrency keeps one tenant from starving the others', async () => {
     const gauge = new Gauge();
     const order: string[] = [];
-    const hold = holder(gauge, () => gauge.max('key:A') >= 2);
+    // Held until both tenants were seen at their limit: B gets its two slots while A's
+    // backlog holds its own two, or the holders give up and the peaks below say so.
+    const hold = holder(gauge, () => gauge.max('key:A') >= 2 && gauge.max('key:B') >= 2);
     const { nodes, peaks } = await cluster((os, _node, sample) =>
       os.scheduler.register('w', async (p: { t: string }) => {
         await hold(sample, `key:${p.t}`);
