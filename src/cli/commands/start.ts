@@ -23,7 +23,7 @@ export function register(program: Command): void {
       const d = os.db;
       console.log(`TableOS node up: executor ${os.executor?.id}`);
       console.log(
-        `  database  PostgreSQL ${d.serverVersion} at ${d.host}:${d.port}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${os.config.dataDir}` : ''})`,
+        `  database  PostgreSQL ${d.serverVersion} at ${d.hosts.join(',')}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${os.config.dataDir}` : ''})`,
       );
       console.log(`  schema    ${os.schemaVersion ?? '(none)'}`);
       console.log('  stop with Ctrl-C');
