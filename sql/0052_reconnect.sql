@@ -77,3 +77,37 @@ begin
   end if;
 end;
 $$;
+
+-- executor_register: a node opening against a database that drops its connection registers
+-- again with the same id. The row its first attempt wrote (same host and pid, still alive)
+-- is renewed and returned; an id held by another process is still refused.
+create or replace function tableos.executor_register(
+  p_id text, p_host text, p_pid integer, p_version text, p_lease_ms integer
+) returns tableos.executor
+language plpgsql as $$
+declare
+  v_row tableos.executor;
+begin
+  if p_id is null or p_id !~ '^[A-Za-z0-9._:-]{1,128}$' then
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT',
+      format('invalid executor id %s: use 1-128 letters, digits, . _ : -', coalesce(quote_literal(p_id), 'NULL')));
+  end if;
+  if p_lease_ms is null or p_lease_ms <= 0 then
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT',
+      format('lease must be a positive number of milliseconds, got %s', coalesce(p_lease_ms::text, 'NULL')));
+  end if;
+  perform tableos.executor_reap();
+  insert into tableos.executor as e (id, host, pid, version, lease_until)
+  values (p_id, p_host, p_pid, p_version, clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0))
+  on conflict (id) do update
+    set lease_until = excluded.lease_until, heartbeat_at = clock_timestamp()
+    where e.host = excluded.host and e.pid = excluded.pid and e.status = 'alive'
+  returning * into v_row;
+  if not found then
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT',
+      format('executor id %s is already registered by another process', quote_literal(p_id)));
+  end if;
+  perform pg_notify('tableos_executor', json_build_object('id', p_id, 'status', 'alive')::text);
+  return v_row;
+end;
+$$;

@@ -361,9 +361,16 @@ begin
       format('lease must be a positive number of milliseconds, got %s', coalesce(p_lease_ms::text, 'NULL')));
   end if;
   perform tableos.executor_reap();
-  insert into tableos.executor (id, host, pid, version, lease_until)
+  insert into tableos.executor as e (id, host, pid, version, lease_until)
   values (p_id, p_host, p_pid, p_version, clock_timestamp() + make_interval(secs => p_lease_ms / 1000.0))
+  on conflict (id) do update
+    set lease_until = excluded.lease_until, heartbeat_at = clock_timestamp()
+    where e.host = excluded.host and e.pid = excluded.pid and e.status = 'alive'
   returning * into v_row;
+  if not found then
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT',
+      format('executor id %s is already registered by another process', quote_literal(p_id)));
+  end if;
   perform pg_notify('tableos_executor', json_build_object('id', p_id, 'status', 'alive')::text);
   return v_row;
 end;

@@ -8,6 +8,7 @@ import { ExecutorRegistry } from './kernel/executor-registry.js';
 import { Kernel } from './kernel/kernel.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { migrate } from './kernel/migrator.js';
+import { DEFAULT_RECONNECT, retryOnConnectionLoss } from './kernel/reconnect.js';
 import { VERSION } from './kernel/version.js';
 import { FileSystem } from './fs/file-system.js';
 import { Messaging } from './messaging/messaging.js';
@@ -37,8 +38,17 @@ export class TableOS {
     } = parseOpenOptions(options, loadConfig);
     const log = logger ?? createLogger(config.logLevel);
     const db = await openDatabase(config, log);
+    // Opening survives a connection lost on the way, as every later statement does: the
+    // migrations and the registration are safe to run again.
+    const retrying = <T>(what: string, op: () => Promise<T>) =>
+      retryOnConnectionLoss(what, op, {
+        policy: { ...DEFAULT_RECONNECT, deadlineMs: config.reconnectDeadlineMs },
+        log,
+      });
     try {
-      const version = doMigrate ? (await migrate(db.sql, log)).version : undefined;
+      const version = doMigrate
+        ? (await retrying('migrations', () => migrate(db.sql, log))).version
+        : undefined;
       let executor: ExecutorRegistry | undefined;
       if (asExecutor) {
         executor = new ExecutorRegistry(db.sql, log, {
@@ -47,7 +57,8 @@ export class TableOS {
           version: VERSION,
           id: executorId,
         });
-        await executor.register();
+        const registry = executor;
+        await retrying('tableos.executor_register', () => registry.register());
       }
       const kernel = new Kernel(
         config,

@@ -10,7 +10,8 @@ import {
   errorMessage,
 } from './errors.js';
 import type { Logger } from './logger.js';
-import { PG } from './pg-codes.js';
+import { PG, pgCode } from './pg-codes.js';
+import { isConnectionLoss } from './reconnect.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -278,13 +279,25 @@ async function probe(
       timeoutMs,
     );
   });
+  let timedOut = false;
+  void timeout.catch(() => (timedOut = true));
+  // A connection lost while opening (a terminated backend, a server restarting) is tried
+  // again within the timeout; a refused or unknown host is reported at once.
+  const ask = async (): Promise<{ v: string; s: string }[]> => {
+    for (;;) {
+      try {
+        return await sql<
+          { v: string; s: string }[]
+        >`select current_setting('server_version_num') as v, current_setting('server_version') as s`;
+      } catch (err) {
+        const code = pgCode(err);
+        if (timedOut || !isConnectionLoss(err) || code === 'ECONNREFUSED') throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  };
   try {
-    const rows = await Promise.race([
-      sql<
-        { v: string; s: string }[]
-      >`select current_setting('server_version_num') as v, current_setting('server_version') as s`,
-      timeout,
-    ]);
+    const rows = await Promise.race([ask(), timeout]);
     const row = rows[0];
     if (row === undefined)
       throw new DatabaseUnreachableError(t.host, t.port, 'empty version answer');

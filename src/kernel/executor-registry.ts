@@ -6,6 +6,7 @@ import os from 'node:os';
 import { callProcedure } from './call.js';
 import type { Sql } from './database.js';
 import { errorMessage } from './errors.js';
+import { faultPoint } from './fault.js';
 import type { Logger } from './logger.js';
 
 export interface ExecutorRow {
@@ -66,6 +67,7 @@ export class ExecutorRegistry extends EventEmitter {
       this.opts.version,
       this.opts.leaseMs,
     ]);
+    faultPoint('kernel:register-committed');
     this.schedule();
     return row as ExecutorRow;
   }
@@ -104,19 +106,25 @@ export class ExecutorRegistry extends EventEmitter {
     await callProcedure(this.sql, 'tableos.executor_stop', [this.currentId]);
   }
 
-  private schedule(): void {
+  /**
+   * The next heartbeat: after heartbeatMs, or sooner after a failed one (a lost connection),
+   * so a database that is back in time finds the lease renewed before it runs out.
+   */
+  private schedule(delayMs = this.opts.heartbeatMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      let next = this.opts.heartbeatMs;
       this.beating = this.heartbeat()
         .then(() => undefined)
-        .catch((err: unknown) =>
-          this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed'),
-        )
+        .catch((err: unknown) => {
+          next = Math.min(this.opts.heartbeatMs, Math.max(50, delayMs < next ? delayMs * 2 : 50));
+          this.log.warn({ err: errorMessage(err), executor: this.currentId }, 'heartbeat failed');
+        })
         .finally(() => {
           this.beating = undefined;
-          this.schedule();
+          this.schedule(next);
         });
-    }, this.opts.heartbeatMs);
+    }, delayMs);
     // A heartbeat alone must not keep a finished program alive.
     this.timer.unref();
   }

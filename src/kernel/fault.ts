@@ -6,6 +6,7 @@
 // retry must find again without doing the work twice.
 
 export type FaultPoint =
+  | 'kernel:register-committed'
   | 'workflows:start-committed'
   | 'workflows:start-batch-committed'
   | 'workflows:commit-batch-committed'
