@@ -23,10 +23,13 @@ export function register(program: Command): void {
       const d = os.db;
       console.log(`TableOS node up: executor ${os.executor?.id}`);
       console.log(
-        `  database  PostgreSQL ${d.serverVersion} at ${d.host}:${d.port}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${os.config.dataDir}` : ''})`,
+        `  database  PostgreSQL ${d.serverVersion} at ${d.hosts.join(',')}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${os.config.dataDir}` : ''})`,
       );
       console.log(`  schema    ${os.schemaVersion ?? '(none)'}`);
       console.log('  stop with Ctrl-C');
+      // The node runs until it is told to stop, also while it holds no connection at all (its
+      // server is restarting): nothing else may keep the event loop alive then.
+      const keepAlive = setInterval(() => undefined, 3_600_000);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           os.log.info({ signal }, 'stopping');
@@ -35,6 +38,7 @@ export function register(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      clearInterval(keepAlive);
       await os.close();
       console.log('TableOS node stopped');
     });

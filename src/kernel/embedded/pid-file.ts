@@ -51,3 +51,21 @@ export function isPostmasterOf(pid: number, pgdata: string): boolean {
     return true;
   }
 }
+
+/**
+ * Readies the postmaster.pid of a server that is gone for the next start. The file is kept:
+ * postgres itself then checks that no process of the old server is still attached to its
+ * shared memory, and refuses to start while one is (deleting the file would skip that check
+ * and let two servers write the same data). Only when the pid now belongs to another program,
+ * which postgres would take for a running server, is it replaced with this process's pid:
+ * postgres treats its parent's pid as a stale lock and goes on to the shared-memory check.
+ * Returns what was done, for the log.
+ */
+export function readyStalePidFile(pgdata: string, stale: PostmasterInfo): 'kept' | 'rewritten' {
+  if (!processAlive(stale.pid)) return 'kept';
+  const file = path.join(pgdata, 'postmaster.pid');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines[0] = String(process.pid);
+  fs.writeFileSync(file, lines.join('\n'));
+  return 'rewritten';
+}

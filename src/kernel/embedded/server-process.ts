@@ -9,6 +9,21 @@ import { processAlive, readPostmasterPid } from './pid-file.js';
 import type { RunAs } from './system-user.js';
 
 const START_TIMEOUT_MS = 60_000;
+// After kill -9, the old server's backends hold its shared memory until they notice their
+// postmaster is gone (usually within milliseconds); postgres refuses to start until then.
+const OLD_MEMORY_WAIT_MS = 15_000;
+
+/** How the postmaster ended: its exit code, or the signal that killed it. */
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A postmaster this process spawned: its pid and its exit. */
+export interface SpawnedServer {
+  pid: number;
+  exited: Promise<ServerExit>;
+}
 
 /** The wanted port if it is free, else any free one when none was asked for. */
 export async function choosePort(wanted: number | undefined): Promise<number> {
@@ -17,14 +32,37 @@ export async function choosePort(wanted: number | undefined): Promise<number> {
   return wanted;
 }
 
-/** Spawns postgres on pgdata and resolves to its pid once it accepts connections. */
-export async function spawnServer(
+/**
+ * Spawns postgres on pgdata and resolves once it accepts connections; while a killed
+ * predecessor's processes still hold its shared memory, tries again (for up to 15 s).
+ */
+export async function startServer(
   root: string,
   pgdata: string,
   logFile: string,
   port: number,
   runAs: RunAs | undefined,
-): Promise<number> {
+): Promise<SpawnedServer> {
+  const deadline = Date.now() + OLD_MEMORY_WAIT_MS;
+  for (;;) {
+    try {
+      return await spawnServer(root, pgdata, logFile, port, runAs);
+    } catch (err) {
+      if (!(err instanceof OldServerLingersError) || Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+class OldServerLingersError extends EmbeddedPostgresError {}
+
+async function spawnServer(
+  root: string,
+  pgdata: string,
+  logFile: string,
+  port: number,
+  runAs: RunAs | undefined,
+): Promise<SpawnedServer> {
   const out = fs.openSync(logFile, 'a');
   const real = fs.realpathSync(pgdata);
   const child = spawn(path.join(root, 'bin', 'postgres'), ['-D', real, '-p', String(port)], {
@@ -34,23 +72,26 @@ export async function spawnServer(
     ...(runAs ?? {}),
   });
   fs.closeSync(out);
-  let exited: number | null | undefined;
-  child.on('exit', (code) => (exited = code));
+  let exit: ServerExit | undefined;
+  const exited = new Promise<ServerExit>((resolve) =>
+    child.on('exit', (code, signal) => resolve((exit = { code, signal }))),
+  );
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new EmbeddedPostgresError('could not spawn postgres');
   const deadline = Date.now() + START_TIMEOUT_MS;
   const logStart = fs.statSync(logFile).size;
   while (Date.now() < deadline) {
-    if (exited !== undefined) {
+    if (exit !== undefined) {
       const tail = readFrom(logFile, logStart);
       if (/could not bind|Address already in use/i.test(tail)) throw new PortInUseError(port);
-      throw new EmbeddedPostgresError(
-        `postgres exited during start (code ${exited}): ${tail.trim().slice(-800)}`,
-      );
+      const message = `postgres exited during start (code ${exit.code}): ${tail.trim().slice(-800)}`;
+      if (/pre-existing shared memory block .* is still in use/.test(tail))
+        throw new OldServerLingersError(message);
+      throw new EmbeddedPostgresError(message);
     }
     const pm = readPostmasterPid(pgdata);
-    if (pm?.pid === pid && pm.status === 'ready') return pid;
+    if (pm?.pid === pid && pm.status === 'ready') return { pid, exited };
     await sleep(25);
   }
   await stopServer(pid);
