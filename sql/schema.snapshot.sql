@@ -153,6 +153,13 @@ create table tableos.migration (
   constraint migration_pkey PRIMARY KEY (name)
 );
 
+create table tableos.op_result (
+  token uuid not null,
+  result jsonb not null,
+  done_at timestamp with time zone not null default now(),
+  constraint op_result_pkey PRIMARY KEY (token)
+);
+
 create table tableos.queue (
   name text not null,
   policy text not null default 'fifo'::text,
@@ -296,6 +303,7 @@ CREATE INDEX fs_dirent_path_idx ON tableos.fs_dirent USING btree (path);
 CREATE INDEX fs_inode_dir_parent_idx ON tableos.fs_inode USING btree (parent) WHERE (kind = 'd'::"char");
 CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC);
 CREATE INDEX message_topic_idx ON ONLY tableos.message USING btree (receiver, topic, seq);
+CREATE INDEX op_result_done_idx ON tableos.op_result USING btree (done_at);
 CREATE INDEX task_active_idx ON tableos.task USING btree (executor_id) WHERE (state = ANY (ARRAY['assigned'::text, 'running'::text]));
 CREATE UNIQUE INDEX task_cron_tick_idx ON tableos.task USING btree (cron_name, cron_tick) WHERE (cron_name IS NOT NULL);
 CREATE UNIQUE INDEX task_dedup_idx ON tableos.task USING btree (queue, dedup_key) WHERE ((dedup_key IS NOT NULL) AND (state = ANY (ARRAY['queued'::text, 'assigned'::text, 'running'::text])));
@@ -320,6 +328,7 @@ begin
    where id = p_id and status = 'alive' and lease_until >= clock_timestamp()
   returning status into v_status;
   perform tableos.executor_reap();
+  delete from tableos.op_result where done_at < clock_timestamp() - interval '25 hours';
   if v_status is null then
     select status into v_status from tableos.executor where id = p_id;
   end if;
@@ -2143,6 +2152,24 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.msg_send_once(p_token uuid, p_forget uuid[], p_receivers text[], p_senders text[], p_topics text[], p_ids text[], p_corrs text[], p_bodies text[], p_ack_receivers text[], p_ack_seqs bigint[])
+ RETURNS TABLE(ord integer, seq bigint)
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+declare
+  v_result jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v_result is null then
+    select coalesce(jsonb_agg(s order by s.ord), '[]') into v_result
+      from tableos.msg_send(p_receivers, p_senders, p_topics, p_ids, p_corrs, p_bodies,
+                            p_ack_receivers, p_ack_seqs) s;
+    perform tableos.op_record(p_token, v_result);
+  end if;
+  return query select x.ord, x.seq from jsonb_to_recordset(v_result) as x(ord integer, seq bigint);
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.msg_stats(p_mailbox text)
  RETURNS TABLE(mailbox text, pending bigint, leased bigint, oldest_at timestamp with time zone, expired bigint, retention_s double precision, created_at timestamp with time zone)
  LANGUAGE plpgsql
@@ -2204,10 +2231,58 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.msg_take_once(p_token uuid, p_forget uuid[], p_mailboxes text[], p_topics text[], p_limits integer[], p_lease_ms integer[])
+ RETURNS TABLE(req integer, receiver text, seq bigint, sender text, topic text, id text, corr text, body jsonb, sent_at timestamp with time zone, deliveries integer, missing boolean)
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+declare
+  v_result jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v_result is null then
+    select coalesce(jsonb_agg(t), '[]') into v_result
+      from tableos.msg_take(p_mailboxes, p_topics, p_limits, p_lease_ms) t;
+    perform tableos.op_record(p_token, v_result);
+  end if;
+  return query
+  select x.req, x.receiver, x.seq, x.sender, x.topic, x.id, x.corr, x.body, x.sent_at,
+         x.deliveries, x.missing
+    from jsonb_to_recordset(v_result) as x(
+      req integer, receiver text, seq bigint, sender text, topic text, id text, corr text,
+      body jsonb, sent_at timestamptz, deliveries integer, missing boolean);
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.noop()
  RETURNS void
  LANGUAGE sql
 AS $function$ $function$;
+
+CREATE OR REPLACE FUNCTION tableos.op_recall(p_token uuid, p_forget uuid[])
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_result jsonb;
+begin
+  if p_token is null then
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT', 'a statement run once needs a token');
+  end if;
+  if p_forget is not null and cardinality(p_forget) > 0 then
+    delete from tableos.op_result where token = any(p_forget);
+  end if;
+  perform pg_advisory_xact_lock(1953393007, hashtext(p_token::text));
+  select r.result into v_result from tableos.op_result r where r.token = p_token;
+  return v_result;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.op_record(p_token uuid, p_result jsonb)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  insert into tableos.op_result (token, result) values (p_token, coalesce(p_result, 'null'::jsonb));
+$function$;
 
 CREATE OR REPLACE FUNCTION tableos.raise_error(p_code text, p_message text)
  RETURNS void

@@ -20,6 +20,8 @@ export type FaultPoint =
   | 'scheduler:complete-committed'
   | 'scheduler:cron-fire-committed'
   | 'scheduler:workflow-enqueue-committed'
+  | 'messaging:send-committed'
+  | 'messaging:take-committed'
   | 'fs:import-after-batch'
   | 'fs:stream-after-chunk'
   // Points that test fixtures place around public calls.

@@ -6,6 +6,7 @@ import { ClosedError } from './errors.js';
 import type { ExecutorRegistry } from './executor-registry.js';
 import type { Logger } from './logger.js';
 import { Notifier } from './notifier.js';
+import { Once } from './once.js';
 import { DEFAULT_RECONNECT, retryOnConnectionLoss, type ReconnectPolicy } from './reconnect.js';
 
 /** What a service must do when the node closes. */
@@ -15,6 +16,8 @@ export interface Service {
 
 export class Kernel {
   readonly notifier: Notifier;
+  /** Statements run once by token: a retry after a lost connection finds the first outcome. */
+  readonly once: Once;
   private readonly services = new Map<string, Service>();
   private readonly order: string[] = [];
   private closing = false;
@@ -26,7 +29,11 @@ export class Kernel {
     readonly db: Database,
     readonly executor: ExecutorRegistry | undefined,
   ) {
-    this.notifier = new Notifier(() => db.newPool({ max: 1 }), log.child({ part: 'notifier' }));
+    const retrying = <T>(what: string, op: () => Promise<T>) => this.retrying(what, op);
+    this.notifier = new Notifier(() => db.newPool({ max: 1 }), log.child({ part: 'notifier' }), {
+      retrying,
+    });
+    this.once = new Once(retrying);
   }
 
   /** The connection pool: tagged-template SQL over the OS state. */

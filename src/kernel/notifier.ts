@@ -34,19 +34,33 @@ interface Channel {
 /** A channel nobody has waited on for this long is UNLISTENed, so the set stays bounded. */
 const LINGER_MS = 60_000;
 
+type Retrying = <T>(what: string, op: () => Promise<T>) => Promise<T>;
+
+export interface NotifierOptions {
+  /** UNLISTEN a channel unused for this long (default 60 s). */
+  lingerMs?: number;
+  /** Runs the first LISTEN of a channel again after a lost connection (default: once). */
+  retrying?: Retrying;
+}
+
 export class Notifier {
   private pool: Sql | undefined;
   private readonly channels = new Map<string, Channel>();
   private counter = 0;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly lingerMs: number;
+  private readonly retrying: Retrying;
 
   constructor(
     /** Opens the one-connection pool that carries LISTEN (on first use). */
     private readonly openPool: () => Sql,
     private readonly log: Logger,
-    private readonly lingerMs = LINGER_MS,
-  ) {}
+    opts: NotifierOptions = {},
+  ) {
+    this.lingerMs = opts.lingerMs ?? LINGER_MS;
+    this.retrying = opts.retrying ?? ((_what, op) => op());
+  }
 
   /** The channels LISTENed to now. */
   listening(): string[] {
@@ -55,7 +69,7 @@ export class Notifier {
 
   /** Starts listening on channel (once per process); resolves when LISTEN is in effect. */
   listen(channel: string): Promise<void> {
-    return this.channel(channel).ready;
+    return this.retrying('listen', () => this.channel(channel).ready);
   }
 
   /**
@@ -64,14 +78,18 @@ export class Notifier {
    */
   async subscribe(channel: string, sub: Subscription | PayloadHandler): Promise<() => void> {
     const s = typeof sub === 'function' ? { onPayload: sub } : sub;
-    const ch = this.channel(channel);
-    ch.subs.add(s);
-    try {
-      await ch.ready;
-    } catch (err) {
-      ch.subs.delete(s);
-      throw err;
-    }
+    // A failed LISTEN drops its channel, so each attempt after a lost connection starts anew.
+    const ch = await this.retrying('listen', async () => {
+      const c = this.channel(channel);
+      c.subs.add(s);
+      try {
+        await c.ready;
+      } catch (err) {
+        c.subs.delete(s);
+        throw err;
+      }
+      return c;
+    });
     return () => {
       ch.subs.delete(s);
       ch.lastUsed = Date.now();

@@ -8,6 +8,7 @@ import { runQuery } from '../kernel/query.js';
 import { BadOptionError, MailboxNotFoundError } from './errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Notifier } from '../kernel/notifier.js';
+import { faultPoint } from '../kernel/fault.js';
 import { waitUntil } from '../kernel/wait.js';
 import { expireMessages, mailboxStats, type MailboxStats } from './mailboxes.js';
 import {
@@ -88,6 +89,7 @@ export class Messaging {
   private readonly notifier: Notifier;
   private readonly sql: Sql;
   private readonly log: Logger;
+  private readonly kernel: Kernel;
   private readonly sender: Sender;
   private readonly taker: Batcher<TakeRequest, Message[] | 'missing'>;
   private expireTimer: NodeJS.Timeout | undefined;
@@ -95,6 +97,7 @@ export class Messaging {
   private closed = false;
 
   constructor(kernel: Kernel, opts: MessagingOptions = {}) {
+    this.kernel = kernel;
     this.sql = kernel.sql;
     this.log = kernel.logger('messaging');
     this.notifier = kernel.notifier;
@@ -105,15 +108,18 @@ export class Messaging {
           ? `proc.${crypto.randomBytes(8).toString('hex')}`
           : `proc.${exec}`.slice(0, 128)),
     );
-    this.sender = new Sender(this.sql, this.log, SEND_BATCH);
-    this.taker = Batcher.of((reqs) => takeMessages(this.sql, reqs), SEND_BATCH);
-    this.rpc = new Rpc(
-      this,
-      this.sql,
-      () => kernel.db.newPool({ max: 1 }),
-      this.notifier,
-      this.log,
+    this.sender = new Sender(this.sql, kernel.once, this.log, SEND_BATCH);
+    // Run once by token, so a retry after a lost connection hands over what the first took.
+    this.taker = Batcher.of(
+      (reqs) =>
+        kernel.once.run('tableos.msg_take', async (once) => {
+          const out = await takeMessages(this.sql, reqs, once);
+          faultPoint('messaging:take-committed');
+          return out;
+        }),
+      SEND_BATCH,
     );
+    this.rpc = new Rpc(this, kernel, this.log);
     // Executors run the retention sweep (no connection is opened until it runs).
     const every = opts.expireEveryMs ?? (exec === undefined ? 0 : 60_000);
     if (every > 0) {
@@ -131,8 +137,11 @@ export class Messaging {
     checkMailbox(name);
     const retention = checkTimeout(opts.retentionMs, 'retentionMs');
     this.check();
-    await this
-      .sql`select tableos.msg_create(${name}, ${retention === undefined ? null : Math.ceil(retention)})`;
+    const ms = retention === undefined ? null : Math.ceil(retention);
+    await this.kernel.retrying(
+      'tableos.msg_create',
+      () => this.sql`select tableos.msg_create(${name}, ${ms})`,
+    );
   }
 
   send(to: string, body: unknown, opts: SendOptions = {}): Promise<SendResult> {
@@ -267,13 +276,15 @@ export class Messaging {
     const topic = checkTopic(opts.topic);
     const limit = checkCount(opts.limit ?? 100, 'limit');
     this.check();
-    const rows = await runQuery(
-      'tableos.msg_peek',
-      [mailbox, topic ?? null, limit],
-      () =>
-        this.sql<
-          MessageRow[]
-        >`select * from tableos.msg_peek(${mailbox}, ${topic ?? null}, ${limit})`,
+    const rows = await this.kernel.retrying('tableos.msg_peek', () =>
+      runQuery(
+        'tableos.msg_peek',
+        [mailbox, topic ?? null, limit],
+        () =>
+          this.sql<
+            MessageRow[]
+          >`select * from tableos.msg_peek(${mailbox}, ${topic ?? null}, ${limit})`,
+      ),
     );
     return rows.map((r) => toMessage<T>(r));
   }
@@ -282,23 +293,22 @@ export class Messaging {
   async ack(messages: readonly Pick<Message, 'mailbox' | 'seq'>[]): Promise<number> {
     this.check();
     if (messages.length === 0) return 0;
-    return ackMessages(
-      this.sql,
-      messages.map((m) => ({ mailbox: checkMailbox(m.mailbox), seq: m.seq })),
-    );
+    const acks = messages.map((m) => ({ mailbox: checkMailbox(m.mailbox), seq: m.seq }));
+    // Deleting twice is harmless; a retry counts only what its own run found still there.
+    return this.kernel.retrying('tableos.msg_ack', () => ackMessages(this.sql, acks));
   }
 
   /** Counters per mailbox, or of one mailbox. */
   async stats(mailbox?: string): Promise<MailboxStats[]> {
     if (mailbox !== undefined) checkMailbox(mailbox);
     this.check();
-    return mailboxStats(this.sql, mailbox);
+    return this.kernel.retrying('tableos.msg_stats', () => mailboxStats(this.sql, mailbox));
   }
 
   /** Runs the retention sweep now; returns what expired, per mailbox. */
   expire(): Promise<{ mailbox: string; expired: number }[]> {
     this.check();
-    return expireMessages(this.sql);
+    return this.kernel.retrying('tableos.msg_expire', () => expireMessages(this.sql));
   }
 
   /** Request/response: sends request to service's mailbox and waits for the reply. */

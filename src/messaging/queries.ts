@@ -1,5 +1,6 @@
 // The messaging statements: each operation is one procedure call, batches passed as arrays.
 import type { Sql, TransactionSql } from '../kernel/database.js';
+import type { OnceTokens } from '../kernel/once.js';
 import { queryRows } from '../kernel/query.js';
 import './errors.js'; // registers the codes the procedures raise
 
@@ -67,16 +68,28 @@ type Runner = Sql | TransactionSql;
 const run = <T>(sql: Runner, name: string, text: string, params: unknown[]): Promise<T[]> =>
   queryRows<T>(sql, name, text, params);
 
-const SEND =
-  'select ord, seq from tableos.msg_send($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])';
+const SEND_ARGS =
+  '$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]';
+const SEND = `select ord, seq from tableos.msg_send(${SEND_ARGS})`;
+const SEND_ONCE = `select ord, seq from tableos.msg_send_once($9::uuid, $10::uuid[], ${SEND_ARGS})`;
 
-/** Sends rows (and deletes acked messages) in one transaction; per row the seq, or undefined if a duplicate. */
+/** The token parameters of a statement run once, after its own parameters. */
+const onceParams = (once: OnceTokens | undefined): unknown[] =>
+  once === undefined ? [] : [once.token, once.forget];
+
+/**
+ * Sends rows (and deletes acked messages) in one transaction; per row the seq, or undefined if
+ * a duplicate. With once tokens, a second run of the same statement returns the first's seqs.
+ */
 export async function sendRows(
   sql: Runner,
   rows: readonly SendRow[],
   acks: readonly Ack[] = [],
+  once?: OnceTokens,
 ): Promise<(number | undefined)[]> {
-  const out = await run<{ ord: number; seq: string | null }>(sql, 'tableos.msg_send', SEND, [
+  const name = once === undefined ? 'tableos.msg_send' : 'tableos.msg_send_once';
+  const text = once === undefined ? SEND : SEND_ONCE;
+  const out = await run<{ ord: number; seq: string | null }>(sql, name, text, [
     rows.map((r) => r.receiver),
     rows.map((r) => r.sender),
     rows.map((r) => r.topic ?? null),
@@ -85,6 +98,7 @@ export async function sendRows(
     rows.map((r) => r.body),
     acks.map((a) => a.mailbox),
     acks.map((a) => a.seq),
+    ...onceParams(once),
   ]);
   const seqs: (number | undefined)[] = new Array<number | undefined>(rows.length);
   for (const o of out) seqs[o.ord - 1] = o.seq === null ? undefined : Number(o.seq);
@@ -99,22 +113,29 @@ export interface TakeRequest {
   leaseMs: number | undefined;
 }
 
-const TAKE = 'select * from tableos.msg_take($1::text[], $2::text[], $3::integer[], $4::integer[])';
+const TAKE_ARGS = '$1::text[], $2::text[], $3::integer[], $4::integer[]';
+const TAKE = `select * from tableos.msg_take(${TAKE_ARGS})`;
+const TAKE_ONCE = `select * from tableos.msg_take_once($5::uuid, $6::uuid[], ${TAKE_ARGS})`;
 
-/** One statement for many receive requests; per request its messages in order, or 'missing'. */
+/**
+ * One statement for many receive requests; per request its messages in order, or 'missing'.
+ * With once tokens, a second run of the same statement returns what the first one took.
+ */
 export async function takeMessages(
   sql: Runner,
   reqs: readonly TakeRequest[],
+  once?: OnceTokens,
 ): Promise<(Message[] | 'missing')[]> {
   const rows = await run<MessageRow & { req: number; missing: boolean }>(
     sql,
-    'tableos.msg_take',
-    TAKE,
+    once === undefined ? 'tableos.msg_take' : 'tableos.msg_take_once',
+    once === undefined ? TAKE : TAKE_ONCE,
     [
       reqs.map((r) => r.mailbox),
       reqs.map((r) => r.topic ?? null),
       reqs.map((r) => r.limit),
       reqs.map((r) => (r.leaseMs === undefined ? null : Math.ceil(r.leaseMs))),
+      ...onceParams(once),
     ],
   );
   const out: (Message[] | 'missing')[] = reqs.map(() => []);

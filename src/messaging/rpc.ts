@@ -3,7 +3,9 @@
 import crypto from 'node:crypto';
 import type { Sql } from '../kernel/database.js';
 import { ClosedError, errorMessage, TableOSError } from '../kernel/errors.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
+import { isConnectionLoss } from '../kernel/reconnect.js';
 import { BadOptionError, CallTimeoutError, RemoteError, ServiceStoppedError } from './errors.js';
 import type { Notifier } from '../kernel/notifier.js';
 import type { Messaging } from './messaging.js';
@@ -42,6 +44,8 @@ interface Pending {
 }
 
 const POLL_MS = 5000;
+/** The first pause after the serving connection was lost; it doubles up to 1 s. */
+const LOST_PAUSE_MS = 25;
 const REQUEST = 'rpc';
 const REPLY = 'rpc.reply';
 
@@ -56,14 +60,17 @@ export class Rpc {
   private gen = 0;
   private waker: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly sql: Sql;
+  private readonly notifier: Notifier;
 
   constructor(
     private readonly m: Messaging,
-    private readonly sql: Sql,
-    private readonly newPool: () => Sql,
-    private readonly notifier: Notifier,
+    private readonly kernel: Kernel,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.sql = kernel.sql;
+    this.notifier = kernel.notifier;
+  }
 
   async call<Res>(service: string, request: unknown, opts: CallOptions): Promise<Res> {
     checkMailbox(service);
@@ -108,7 +115,10 @@ export class Rpc {
         `service ${JSON.stringify(service)} is already served by this process`,
       );
     }
-    await this.sql`select tableos.msg_create(${service}, null)`;
+    await this.kernel.retrying(
+      'tableos.msg_create',
+      () => this.sql`select tableos.msg_create(${service}, null)`,
+    );
     const channel = channelFor(service);
     const off = await this.notifier.subscribe(channel, {
       onPayload: () => this.wake(),
@@ -160,20 +170,26 @@ export class Rpc {
 
   /** One loop per process serves every service it registered, one transaction per batch. */
   private async serveLoop(): Promise<void> {
-    const conn = this.newPool();
+    const conn = this.kernel.db.newPool({ max: 1 });
+    let pause = LOST_PAUSE_MS;
     try {
       while (this.handlers.size > 0) {
         const gen = this.gen;
         try {
           this.inFlight = this.serveBatch(conn);
           const n = await this.inFlight;
+          pause = LOST_PAUSE_MS;
           // A full batch may have left more behind; a short one took all there was, and
           // anything sent since has bumped the generation, so go straight to waiting.
           if (n === this.batch) continue;
         } catch (err) {
+          // A batch whose connection was lost rolled back unless its commit got through;
+          // either way its requests are answered once: by this batch or by the next.
+          const lost = isConnectionLoss(err);
           this.log.warn({ err: errorMessage(err) }, 'serving a batch failed; retrying');
           await conn`rollback`.catch(() => undefined);
-          await this.sleep(1000);
+          await this.sleep(lost ? pause : 1000);
+          if (lost) pause = Math.min(pause * 2, 1000);
           continue;
         }
         if (this.gen === gen) await this.sleep(POLL_MS);
@@ -252,7 +268,13 @@ export class Rpc {
     if (this.replies) return this.replies;
     const channel = channelFor(this.m.address);
     this.replies = this.notifier
-      .subscribe(channel, (payload) => this.onReply(payload))
+      .subscribe(channel, {
+        onPayload: (payload) => this.onReply(payload),
+        // Replies committed while the connection was down raised no notification here.
+        onRelisten: () => {
+          if (this.pending.size > 0) this.readReplies();
+        },
+      })
       .then(
         () => undefined,
         (err: unknown) => {
@@ -290,7 +312,14 @@ export class Rpc {
   }
 
   private readReplies(): void {
-    this.sql<MessageRow[]>`select * from tableos.msg_peek(${this.m.address}, ${REPLY}, 1000)`
+    this.kernel
+      .retrying(
+        'tableos.msg_peek',
+        () =>
+          this.sql<
+            MessageRow[]
+          >`select * from tableos.msg_peek(${this.m.address}, ${REPLY}, 1000)`,
+      )
       .then((rows) => {
         for (const r of rows) if (r.corr) this.settle(r.corr, r.body as Reply, Number(r.seq));
       })

@@ -4,7 +4,9 @@ import type { BatcherOptions } from '../kernel/batcher.js';
 import { Batcher } from '../kernel/batcher.js';
 import type { Sql } from '../kernel/database.js';
 import { errorMessage } from '../kernel/errors.js';
+import { faultPoint } from '../kernel/fault.js';
 import type { Logger } from '../kernel/logger.js';
+import type { Once } from '../kernel/once.js';
 import { sendRows, type Ack, type SendRow } from './queries.js';
 
 /** How long a lone ack waits for a send to ride along with. */
@@ -17,6 +19,7 @@ export class Sender {
 
   constructor(
     private readonly sql: Sql,
+    private readonly once: Once,
     private readonly log: Logger,
     opts: BatcherOptions,
   ) {
@@ -73,7 +76,13 @@ export class Sender {
     if (rows.length === 0 && acks.length === 0) return items.map(() => []);
     let seqs: (number | undefined)[];
     try {
-      seqs = await sendRows(this.sql, rows, acks);
+      // Run once by token: after a lost connection the same statement goes again and, if the
+      // first had committed, returns its seqs instead of sending twice.
+      seqs = await this.once.run('tableos.msg_send', async (once) => {
+        const out = await sendRows(this.sql, rows, acks, once);
+        faultPoint('messaging:send-committed');
+        return out;
+      });
     } catch (err) {
       this.pendingAcks.unshift(...acks);
       throw err;

@@ -9,7 +9,7 @@ import { waitFor } from '../support/wait.js';
 describe('notifier', () => {
   it('drops idle channels and listens again when one is used anew', async () => {
     const os = await openTestOS({ executor: false });
-    const n = new Notifier(() => os.db.newPool({ max: 1 }), silentLogger, 100);
+    const n = new Notifier(() => os.db.newPool({ max: 1 }), silentLogger, { lingerMs: 100 });
     try {
       await n.listen('chan_idle');
       await n.subscribe('chan_kept', () => undefined);
