@@ -16,9 +16,7 @@ const FORGET_MAX = 1000;
 export class Once {
   private done: string[] = [];
 
-  constructor(
-    private readonly retrying: <T>(what: string, op: () => Promise<T>) => Promise<T>,
-  ) {}
+  constructor(private readonly retrying: <T>(what: string, op: () => Promise<T>) => Promise<T>) {}
 
   /**
    * Runs op with a new token until it settles other than by a lost connection; op passes the

@@ -316,9 +316,7 @@ export class Rpc {
       .retrying(
         'tableos.msg_peek',
         () =>
-          this.sql<
-            MessageRow[]
-          >`select * from tableos.msg_peek(${this.m.address}, ${REPLY}, 1000)`,
+          this.sql<MessageRow[]>`select * from tableos.msg_peek(${this.m.address}, ${REPLY}, 1000)`,
       )
       .then((rows) => {
         for (const r of rows) if (r.corr) this.settle(r.corr, r.body as Reply, Number(r.seq));
