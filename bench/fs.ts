@@ -112,7 +112,7 @@ async function buildTrees(
   ];
   for (let i = 0; i < items.length; i += 2000) {
     const batch = items.slice(i, i + 2000);
-    await t.caller.call(
+    await t.caller.once(
       'fs_put_many',
       batch.map((x) => x.kind),
       batch.map((x) => `${remote}/${x.rel}`),

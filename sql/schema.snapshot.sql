@@ -447,6 +447,21 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_append_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_path text, p_data bytea, p_mode integer)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_append(p_uid, p_gids, p_path, p_data, p_mode));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::bigint;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_block_size()
  RETURNS integer
  LANGUAGE sql
@@ -577,6 +592,21 @@ begin
    where m.kind = 'l';
   select count(*) into v_cur from fs_copy_map;
   return v_cur;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_copy_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_from text, p_to text, p_recursive boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_copy(p_uid, p_gids, p_from, p_to, p_recursive));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::bigint;
 end;
 $function$;
 
@@ -735,6 +765,23 @@ begin
   end loop;
   return query select x.k, case when x.e is null then x.ino end, x.e, x.m
                  from unnest(v_k, v_ino, v_errno, v_message) as x(k, ino, e, m);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_create_many_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_paths text[], p_modes integer[], p_blob bytea, p_lens integer[], p_exclusive boolean)
+ RETURNS TABLE(i integer, ino bigint, errno text, message text)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    select coalesce(jsonb_agg(c order by c.i), '[]') into v
+      from tableos.fs_create_many(p_uid, p_gids, p_paths, p_modes, p_blob, p_lens, p_exclusive) c;
+    perform tableos.op_record(p_token, v);
+  end if;
+  return query select x.i, x.ino, x.errno, x.message
+                 from jsonb_to_recordset(v) as x(i integer, ino bigint, errno text, message text);
 end;
 $function$;
 
@@ -924,6 +971,18 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_link_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_existing text, p_new text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if tableos.op_recall(p_token, p_forget) is null then
+    perform tableos.fs_link(p_uid, p_gids, p_existing, p_new);
+    perform tableos.op_record(p_token, null);
+  end if;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_list(p_uid integer, p_gids integer[], p_path text, p_maxdepth integer)
  RETURNS TABLE(path text, depth integer, name text, ino bigint, kind "char", mode integer, uid integer, gid integer, size bigint, nlink integer, mtime timestamp with time zone, target text)
  LANGUAGE plpgsql
@@ -1108,6 +1167,21 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_mkdir_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_path text, p_mode integer, p_parents boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_mkdir(p_uid, p_gids, p_path, p_mode, p_parents));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::bigint;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_mode_string(p_kind "char", p_mode integer)
  RETURNS text
  LANGUAGE sql
@@ -1230,6 +1304,22 @@ begin
     perform tableos.fs_truncate_ino(p_uid, p_gids, v.ino, 0, p_path);
     size := 0;
   end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_open_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_path text, p_flags text, p_mode integer, OUT ino bigint, OUT size bigint)
+ RETURNS record
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    select to_jsonb(o) into v from tableos.fs_open(p_uid, p_gids, p_path, p_flags, p_mode) o;
+    perform tableos.op_record(p_token, v);
+  end if;
+  ino := (v ->> 'ino')::bigint;
+  size := (v ->> 'size')::bigint;
 end;
 $function$;
 
@@ -1393,6 +1483,22 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_put_many_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_kinds text[], p_paths text[], p_modes integer[], p_mtimes timestamp with time zone[], p_blob bytea, p_lens integer[], p_targets text[])
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_put_many(p_uid, p_gids, p_kinds, p_paths, p_modes, p_mtimes,
+                                      p_blob, p_lens, p_targets));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::integer;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_pwrite(p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_data bytea, p_append boolean)
  RETURNS bigint
  LANGUAGE sql
@@ -1457,6 +1563,21 @@ begin
     perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
   end if;
   return v_size;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_pwrite_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_ino bigint, p_off bigint, p_data bytea, p_append boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_pwrite(p_uid, p_gids, p_ino, p_off, p_data, p_append));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::bigint;
 end;
 $function$;
 
@@ -1564,6 +1685,21 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_remove_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_path text, p_recursive boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_remove(p_uid, p_gids, p_path, p_recursive));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::bigint;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_rename(p_uid integer, p_gids integer[], p_from text, p_to text)
  RETURNS void
  LANGUAGE plpgsql
@@ -1657,6 +1793,18 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_rename_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_from text, p_to text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if tableos.op_recall(p_token, p_forget) is null then
+    perform tableos.fs_rename(p_uid, p_gids, p_from, p_to);
+    perform tableos.op_record(p_token, null);
+  end if;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_rmdir(p_uid integer, p_gids integer[], p_path text)
  RETURNS void
  LANGUAGE plpgsql
@@ -1681,6 +1829,18 @@ begin
   delete from tableos.fs_dirent d where d.parent = l.parent and d.name = l.name;
   delete from tableos.fs_inode i where i.ino = l.ino;
   update tableos.fs_inode i set nlink = i.nlink - 1 where i.ino = l.parent;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_rmdir_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_path text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if tableos.op_recall(p_token, p_forget) is null then
+    perform tableos.fs_rmdir(p_uid, p_gids, p_path);
+    perform tableos.op_record(p_token, null);
+  end if;
 end;
 $function$;
 
@@ -1826,6 +1986,21 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.fs_symlink_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_target text, p_path text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v jsonb := tableos.op_recall(p_token, p_forget);
+begin
+  if v is null then
+    v := to_jsonb(tableos.fs_symlink(p_uid, p_gids, p_target, p_path));
+    perform tableos.op_record(p_token, v);
+  end if;
+  return (v #>> '{}')::bigint;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.fs_truncate(p_uid integer, p_gids integer[], p_path text, p_len bigint)
  RETURNS void
  LANGUAGE sql
@@ -1875,6 +2050,18 @@ begin
     perform tableos.fs_fail('ENOENT', 'no such file or directory', p_path);
   end if;
   perform tableos.fs_drop_link(l.ino);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.fs_unlink_once(p_token uuid, p_forget uuid[], p_uid integer, p_gids integer[], p_path text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if tableos.op_recall(p_token, p_forget) is null then
+    perform tableos.fs_unlink(p_uid, p_gids, p_path);
+    perform tableos.op_record(p_token, null);
+  end if;
 end;
 $function$;
 

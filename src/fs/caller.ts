@@ -1,8 +1,13 @@
-// One fs procedure call: identity first, errors raised as POSIX classes, deadlocks retried.
+// One fs procedure call: identity first, errors raised as POSIX classes, deadlocks retried,
+// and every call run again after a lost connection (until the kernel's reconnect deadline).
+// Reads and changes that end the same when made twice simply retry; the others run once by
+// token through their `_once` wrapper (sql/0072_fs_reconnect.sql).
 import { callProcedure } from '../kernel/call.js';
 import { qualifiedName } from '../kernel/ident.js';
 import type { Sql } from '../kernel/database.js';
 import { InvalidArgumentError, QueryError } from '../kernel/errors.js';
+import { faultPoint, type FaultPoint } from '../kernel/fault.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { PG } from '../kernel/pg-codes.js';
 import { queryRows } from '../kernel/query.js';
 import './errors.js'; // registers the codes the procedures raise
@@ -22,37 +27,96 @@ export function checkIdentity(id: Partial<Identity> = {}): Identity {
   return { uid, gids: [...gids] };
 }
 
-export class Caller {
-  constructor(
-    readonly sql: Sql,
-    readonly id: Identity,
-  ) {}
+/** How one statement is made safe to run again after a lost connection. */
+export interface CallOptions {
+  /** Run once by token through `tableos.<name>_once`: its second run would fail or do more. */
+  once?: boolean;
+  /** The fault point passed once the statement returned, inside the retry. */
+  after?: FaultPoint;
+}
 
+export class Caller {
+  readonly sql: Sql;
+
+  constructor(
+    private readonly kernel: Kernel,
+    readonly id: Identity,
+  ) {
+    this.sql = kernel.sql;
+  }
+
+  /** A read: retried as it is. */
   call<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
-    return retried(() =>
-      callProcedure<Row>(this.sql, `tableos.${name}`, [this.id.uid, this.id.gids, ...args]),
-    );
+    return this.run<Row>(name, args);
+  }
+
+  async one<T>(name: string, ...args: unknown[]): Promise<T> {
+    return first<T>(await this.call(name, ...args));
+  }
+
+  /** A change that ends the same when made twice (a write at a position, chmod to a mode). */
+  change<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
+    return this.run<Row>(name, args, { after: 'fs:change-committed' });
+  }
+
+  async changeOne<T>(name: string, ...args: unknown[]): Promise<T> {
+    return first<T>(await this.change(name, ...args));
+  }
+
+  /** A change whose second run would fail or do more (mkdir, unlink, append): run once. */
+  once<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
+    return this.run<Row>(name, args, { once: true, after: 'fs:op-committed' });
+  }
+
+  async onceOne<T>(name: string, ...args: unknown[]): Promise<T> {
+    return first<T>(await this.once(name, ...args));
+  }
+
+  /** Calls tableos.<name>(uid, gids, ...args), made safe to run again as opts say. */
+  run<Row>(name: string, args: readonly unknown[], opts: CallOptions = {}): Promise<Row[]> {
+    const proc = `tableos.${name}`;
+    const call = async (tokens: unknown[]) => {
+      const rows = await callProcedure<Row>(this.sql, opts.once ? `${proc}_once` : proc, [
+        ...tokens,
+        this.id.uid,
+        this.id.gids,
+        ...args,
+      ]);
+      if (opts.after !== undefined) faultPoint(opts.after);
+      return rows;
+    };
+    if (opts.once) {
+      // The same token on every attempt: a retry after a commit whose reply was lost finds
+      // the first run's outcome instead of doing the work again.
+      return this.kernel.once.run(proc, (t) => deadlockRetried(() => call([t.token, t.forget])));
+    }
+    return this.retrying(proc, () => call([]));
   }
 
   /**
    * Calls a set-returning procedure and gets all of its rows as one JSON array: one row on
-   * the wire instead of one per entry, which is what makes big listings cheap.
+   * the wire instead of one per entry, which is what makes big listings cheap. A read.
    */
   async json<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
     const all = [this.id.uid, this.id.gids, ...args];
     const params = all.map((_, i) => `$${i + 1}`).join(', ');
     const text = `select coalesce(json_agg(x), '[]') as v from ${qualifiedName(`tableos.${name}`)}(${params}) x`;
-    const [row] = await retried(() =>
+    const [row] = await this.retrying(`tableos.${name}`, () =>
       queryRows<{ v: Row[] }>(this.sql, `tableos.${name}`, text, all),
     );
     return row!.v;
   }
 
-  async one<T>(name: string, ...args: unknown[]): Promise<T> {
-    const rows = await this.call<Record<string, T>>(name, ...args);
-    const row = rows[0];
-    return (row === undefined ? undefined : Object.values(row)[0]) as T;
+  /** Runs op again after a deadlock or a lost connection; op must be safe to run twice. */
+  retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return this.kernel.retrying(what, () => deadlockRetried(op));
   }
+}
+
+/** The first column of the first row: a scalar procedure's value. */
+function first<T>(rows: readonly unknown[]): T {
+  const row = rows[0] as Record<string, unknown> | undefined;
+  return (row === undefined ? undefined : Object.values(row)[0]) as T;
 }
 
 /**
@@ -60,7 +124,7 @@ export class Caller {
  * of two transactions locking the same directories in opposite orders one is chosen as the
  * victim and rolled back whole, so running it again is safe.
  */
-async function retried<T>(run: () => Promise<T>): Promise<T> {
+async function deadlockRetried<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await run();

@@ -1,4 +1,6 @@
 // An open file: reads and writes by inode at offsets, each a call that re-checks permission.
+// Writes at an offset retry after a lost connection; appends run once by token.
+import { callProcedure } from '../kernel/call.js';
 import type { Caller } from './caller.js';
 import { FsInvalidError } from './errors.js';
 import { MAX_IO_BYTES, toBuffer, type Data } from './data.js';
@@ -9,7 +11,8 @@ export class FileHandle {
   private closed = false;
 
   constructor(
-    private readonly caller: Caller,
+    /** The identity the handle acts for; streams call through it. */
+    readonly caller: Caller,
     readonly ino: number,
     readonly path: string,
     readonly flags: OpenFlags,
@@ -33,22 +36,30 @@ export class FileHandle {
       throw new FsInvalidError('EINVAL', 'EINVAL: a single write is limited to 64 MiB');
     }
     const append = this.flags.startsWith('a');
-    return Number(await this.caller.one<string>('fs_pwrite', this.ino, offset, buf, append));
+    const args = [this.ino, offset, buf, append];
+    const size = append
+      ? await this.caller.onceOne<string>('fs_pwrite', ...args)
+      : await this.caller.changeOne<string>('fs_pwrite', ...args);
+    return Number(size);
   }
 
   async append(data: Data): Promise<number> {
     this.check();
-    return Number(await this.caller.one<string>('fs_pwrite', this.ino, 0, toBuffer(data), true));
+    return Number(
+      await this.caller.onceOne<string>('fs_pwrite', this.ino, 0, toBuffer(data), true),
+    );
   }
 
   async truncate(length = 0): Promise<void> {
     this.check();
-    await this.caller.call('fs_ftruncate', this.ino, length);
+    await this.caller.change('fs_ftruncate', this.ino, length);
   }
 
   async stat(): Promise<Stats> {
     this.check();
-    const rows = await this.caller.sql<StatRow[]>`select * from tableos.fs_stat_ino(${this.ino})`;
+    const rows = await this.caller.retrying('tableos.fs_stat_ino', () =>
+      callProcedure<StatRow>(this.caller.sql, 'tableos.fs_stat_ino', [this.ino]),
+    );
     return toStats(rows[0]!);
   }
 

@@ -1,4 +1,5 @@
-// The file system for one caller identity: every method is one procedure call.
+// The file system for one caller identity: every method is one procedure call, run again
+// after a lost connection (reads and repeatable changes as they are, the rest once by token).
 import type { Kernel } from '../kernel/kernel.js';
 import { fsQuery, type QueryResult } from './query.js';
 import { Batcher, type BatchOutcome, type BatcherOptions } from '../kernel/batcher.js';
@@ -59,7 +60,7 @@ export class FileSystem {
     private readonly views = new Map<string, FileSystem>(),
   ) {
     this.identity = checkIdentity(identity);
-    this.caller = new Caller(kernel.sql, this.identity);
+    this.caller = new Caller(kernel, this.identity);
     views.set(identityKey(this.identity), this);
     this.stats = Batcher.settling((paths) => this.statMany(paths), FS_BATCH);
     for (const exclusive of [true, false]) {
@@ -83,7 +84,8 @@ export class FileSystem {
 
   /** Runs one read-only SQL statement over the fs views (fs_files, fs_dirs, ...). */
   query(text: string): Promise<QueryResult> {
-    return fsQuery(this.kernel.sql, text);
+    // A read-only transaction: safe to run again after a lost connection.
+    return this.caller.retrying('fs query', () => fsQuery(this.caller.sql, text));
   }
 
   /** Waits for the batched calls in flight of every identity. */
@@ -95,7 +97,7 @@ export class FileSystem {
   }
 
   async mkdir(path: string, opts: { mode?: number; parents?: boolean } = {}): Promise<number> {
-    const ino = await this.caller.one<string>(
+    const ino = await this.caller.onceOne<string>(
       'fs_mkdir',
       checkPath(path),
       checkMode(opts.mode ?? 0o755),
@@ -126,7 +128,9 @@ export class FileSystem {
     items: CreateItem[],
     exclusive: boolean,
   ): Promise<BatchOutcome<number>[]> {
-    const rows = await this.caller.call<{
+    // The whole batch runs once by token: a retry after a lost reply must not find its own
+    // new files and call them EEXIST (or replace what another client wrote since).
+    const rows = await this.caller.once<{
       i: number;
       ino: string | null;
       errno: string | null;
@@ -157,13 +161,13 @@ export class FileSystem {
   /** Writes at an offset (holes read as zeros); returns the new size. */
   async write(path: string, offset: number, data: Data): Promise<number> {
     return Number(
-      await this.caller.one<string>('fs_write', checkPath(path), offset, checkData(data)),
+      await this.caller.changeOne<string>('fs_write', checkPath(path), offset, checkData(data)),
     );
   }
 
   async appendFile(path: string, data: Data, opts: { mode?: number } = {}): Promise<number> {
     return Number(
-      await this.caller.one<string>(
+      await this.caller.onceOne<string>(
         'fs_append',
         checkPath(path),
         checkData(data),
@@ -173,15 +177,15 @@ export class FileSystem {
   }
 
   async truncate(path: string, length = 0): Promise<void> {
-    await this.caller.call('fs_truncate', checkPath(path), length);
+    await this.caller.change('fs_truncate', checkPath(path), length);
   }
 
   async open(path: string, flags: OpenFlags = 'r', mode = 0o644): Promise<FileHandle> {
-    const [row] = await this.caller.call<{ ino: string; size: string }>(
+    // r and r+ only look; every other flag may create or truncate, so it runs once.
+    const [row] = await this.caller.run<{ ino: string; size: string }>(
       'fs_open',
-      checkPath(path),
-      flags,
-      checkMode(mode),
+      [checkPath(path), flags, checkMode(mode)],
+      flags === 'r' || flags === 'r+' ? {} : { once: true, after: 'fs:op-committed' },
     );
     return new FileHandle(this.caller, Number(row!.ino), path, flags);
   }
@@ -228,31 +232,31 @@ export class FileSystem {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await this.caller.call('fs_rename', checkPath(from), checkPath(to));
+    await this.caller.once('fs_rename', checkPath(from), checkPath(to));
   }
 
   async unlink(path: string): Promise<void> {
-    await this.caller.call('fs_unlink', checkPath(path));
+    await this.caller.once('fs_unlink', checkPath(path));
   }
 
   async rmdir(path: string): Promise<void> {
-    await this.caller.call('fs_rmdir', checkPath(path));
+    await this.caller.once('fs_rmdir', checkPath(path));
   }
 
   /** rm / rm -r: returns the number of entries removed. */
   async rm(path: string, opts: { recursive?: boolean } = {}): Promise<number> {
     return Number(
-      await this.caller.one<string>('fs_remove', checkPath(path), opts.recursive ?? false),
+      await this.caller.onceOne<string>('fs_remove', checkPath(path), opts.recursive ?? false),
     );
   }
 
   async link(existing: string, path: string): Promise<void> {
-    await this.caller.call('fs_link', checkPath(existing), checkPath(path));
+    await this.caller.once('fs_link', checkPath(existing), checkPath(path));
   }
 
   async symlink(target: string, path: string): Promise<number> {
     return Number(
-      await this.caller.one<string>('fs_symlink', checkPath(target, 'target'), checkPath(path)),
+      await this.caller.onceOne<string>('fs_symlink', checkPath(target, 'target'), checkPath(path)),
     );
   }
 
@@ -261,22 +265,22 @@ export class FileSystem {
   }
 
   async chmod(path: string, mode: number): Promise<void> {
-    await this.caller.call('fs_chmod', checkPath(path), checkMode(mode));
+    await this.caller.change('fs_chmod', checkPath(path), checkMode(mode));
   }
 
   /** Changes owner and/or group; null keeps the current one. */
   async chown(path: string, uid: number | null, gid: number | null = null): Promise<void> {
-    await this.caller.call('fs_chown', checkPath(path), uid, gid, true);
+    await this.caller.change('fs_chown', checkPath(path), uid, gid, true);
   }
 
   async utimes(path: string, atime: Date, mtime: Date): Promise<void> {
-    await this.caller.call('fs_utimes', checkPath(path), atime, mtime);
+    await this.caller.change('fs_utimes', checkPath(path), atime, mtime);
   }
 
   /** cp / cp -r inside the file system; returns the number of entries copied. */
   async copy(from: string, to: string, opts: { recursive?: boolean } = {}): Promise<number> {
     return Number(
-      await this.caller.one<string>(
+      await this.caller.onceOne<string>(
         'fs_copy',
         checkPath(from),
         checkPath(to),

@@ -1,7 +1,7 @@
 // Node streams over file data: a file of any size moves in block-aligned chunks, a few in
-// flight at once, never whole in memory.
+// flight at once, never whole in memory. Each chunk is written at its own offset, so a chunk
+// retried after a lost connection lands on the same bytes again.
 import { Readable, Writable } from 'node:stream';
-import { faultPoint } from '../kernel/fault.js';
 import type { FileSystem } from './file-system.js';
 import type { FileHandle } from './file-handle.js';
 
@@ -56,13 +56,19 @@ export function createReadStream(
         (buf) => {
           if (buf.length < chunk) {
             eof = true;
-            ahead.length = 0;
+            // Reads past the end are not needed; one that fails later (the file was removed
+            // once this stream ended) must not become an unhandled rejection.
+            for (const p of ahead.splice(0)) void p.catch(() => undefined);
           }
           if (buf.length > 0) this.push(buf);
           if (eof || buf.length === 0) this.push(null);
         },
         (err: Error) => this.destroy(err),
       );
+    },
+    destroy(err, cb) {
+      for (const p of ahead.splice(0)) void p.catch(() => undefined);
+      cb(err);
     },
   });
 }
@@ -87,12 +93,14 @@ export function createWriteStream(
   let failure: Error | undefined;
 
   const send = async (buf: Buffer) => {
-    const p = handle!.write(offset, buf);
+    // Never an append, even for flags 'a': the offset is explicit (see construct).
+    const p = handle!.caller.run('fs_pwrite', [handle!.ino, offset, buf, false], {
+      after: 'fs:stream-after-chunk',
+    });
     offset += buf.length;
     const tracked: Promise<void> = p.then(
       () => {
         inFlight.delete(tracked);
-        faultPoint('fs:stream-after-chunk');
       },
       (err: Error) => {
         failure ??= err;

@@ -4,7 +4,6 @@ import { createReadStream as localRead, createWriteStream as localWrite } from '
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { faultPoint } from '../kernel/fault.js';
 import type { FileSystem } from './file-system.js';
 import { joinPath } from './path.js';
 import { createReadStream, createWriteStream } from './streams.js';
@@ -73,23 +72,26 @@ export async function importTree(
   let batchBytes = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    await fs.caller.call(
+    // Run once by token, so a retry after a lost reply leaves the batch as it committed.
+    await fs.caller.run(
       'fs_put_many',
-      batch.map((b) => b.e.kind),
-      batch.map((b) => target(b.e)),
-      batch.map((b) => b.e.mode),
-      // Dates as text: the driver would send a Date[] as one timestamp.
-      batch.map((b) => b.e.mtime.toISOString()),
-      Buffer.concat(batch.flatMap((b) => (b.data ? [b.data] : []))),
-      batch.map((b) => b.data?.length ?? -1),
-      batch.map((b) => b.e.target ?? null),
+      [
+        batch.map((b) => b.e.kind),
+        batch.map((b) => target(b.e)),
+        batch.map((b) => b.e.mode),
+        // Dates as text: the driver would send a Date[] as one timestamp.
+        batch.map((b) => b.e.mtime.toISOString()),
+        Buffer.concat(batch.flatMap((b) => (b.data ? [b.data] : []))),
+        batch.map((b) => b.data?.length ?? -1),
+        batch.map((b) => b.e.target ?? null),
+      ],
+      { once: true, after: 'fs:import-after-batch' },
     );
     for (const b of batch) p.bytes += b.e.size;
     p.entries += batch.length;
     batch = [];
     batchBytes = 0;
     opts.onProgress?.({ ...p });
-    faultPoint('fs:import-after-batch');
   };
   for (const e of entries) {
     const abs = e.rel === '' ? local : path.join(local, e.rel);

@@ -22,6 +22,8 @@ export type FaultPoint =
   | 'scheduler:workflow-enqueue-committed'
   | 'messaging:send-committed'
   | 'messaging:take-committed'
+  | 'fs:op-committed'
+  | 'fs:change-committed'
   | 'fs:import-after-batch'
   | 'fs:stream-after-chunk'
   // Points that test fixtures place around public calls.
