@@ -1,6 +1,6 @@
 // `tableos fs query`: the user's SQL over the fs views, in a read-only transaction.
 import type { Sql } from '../kernel/database.js';
-import { denseRows, runQuery } from '../kernel/query.js';
+import { runQuery } from '../kernel/query.js';
 
 export interface QueryResult {
   rows: Record<string, unknown>[];
@@ -17,8 +17,7 @@ export async function fsQuery(sql: Sql, text: string): Promise<QueryResult> {
         await tx`set local search_path = tableos, public`;
         const res = await tx.unsafe(text);
         const cols = (res as unknown as { columns?: { name: string }[] }).columns ?? [];
-        const rows = [...denseRows(res as unknown as Record<string, unknown>[])];
-        return { rows, columns: cols.map((c) => c.name) };
+        return { rows: [...res] as Record<string, unknown>[], columns: cols.map((c) => c.name) };
       }),
     { text },
   );

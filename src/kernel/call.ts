@@ -1,7 +1,7 @@
 // The OS call layer: one stored procedure call is one prepared statement, one round trip.
 import type { Sql } from './database.js';
 import { qualifiedName } from './ident.js';
-import { denseRows, runQuery } from './query.js';
+import { runQuery } from './query.js';
 
 type Strings = TemplateStringsArray;
 const texts = new Map<string, Strings>();
@@ -29,7 +29,9 @@ export async function callProcedure<Row = Record<string, unknown>>(
   args: readonly unknown[] = [],
 ): Promise<Row[]> {
   const strings = callStrings(name, args.length);
-  return runQuery(name, args, async () =>
-    denseRows((await sql(strings, ...(args as never[]))) as unknown as Row[]),
+  return runQuery(
+    name,
+    args,
+    async () => (await sql(strings, ...(args as never[]))) as unknown as Row[],
   );
 }

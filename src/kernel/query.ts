@@ -64,16 +64,6 @@ export async function runQuery<T>(
   }
 }
 
-/**
- * A statement's rows from the first index on. postgres.js 3.4.9 keeps its row counter when a
- * connection closes in the middle of a result, so the next result on that connection (after
- * the reconnect) starts at that count, after holes: `rows[0]` is missing while the rows are
- * all there. They are moved back to the front; a result without holes is returned as it is.
- */
-export function denseRows<Row>(rows: readonly Row[]): Row[] {
-  return rows.length > 0 && !(0 in rows) ? rows.filter(() => true) : (rows as Row[]);
-}
-
 /** Runs a parameterised statement as a prepared statement and returns its rows. */
 export function queryRows<Row>(
   sql: Sql | TransactionSql,
@@ -81,8 +71,10 @@ export function queryRows<Row>(
   text: string,
   params: readonly unknown[],
 ): Promise<Row[]> {
-  return runQuery(name, params, async () =>
-    denseRows((await sql.unsafe(text, params as never[], { prepare: true })) as unknown as Row[]),
+  return runQuery(
+    name,
+    params,
+    async () => (await sql.unsafe(text, params as never[], { prepare: true })) as unknown as Row[],
   );
 }
 

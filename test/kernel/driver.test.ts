@@ -1,7 +1,10 @@
 // The PostgreSQL driver survives losing its connection: postgres.js 3.4.9 ends the process
 // (1) when a write deferred to the end of the event-loop turn runs after the socket closed
 // (an uncaught TypeError), and (2) when the connection is reset while it fetches the
-// server's array types (an unhandled rejection). patches/postgres+3.4.9.patch guards both.
+// server's array types (an unhandled rejection); and it keeps the row count and error of a
+// result cut off by the close, so the next statements on the reconnected connection fail with
+// the old error or get their rows after holes (`rows[0]` missing).
+// patches/postgres+3.4.9.patch guards all three.
 // Each fixture runs against the installed, patched driver and against a copy with the patch
 // taken out, which must still show the defect.
 import { execFileSync } from 'node:child_process';
@@ -52,6 +55,23 @@ describe('postgres driver on a lost connection', () => {
     expect(fs.readFileSync(path.join(unpatched, 'src/connection.js'), 'utf8')).not.toContain(
       'Patched (TableOS)',
     );
+  });
+
+  it('starts the next result from index 0 after a result was cut off', async () => {
+    const fixture = path.join(import.meta.dirname, 'fixtures', 'cut-result.ts');
+    const good = await runFixture(fixture, { args: [patched, await createTestDatabase()] });
+    expect(good.stderr).toBe('');
+    expect(lastLine(good.stdout)).toEqual({
+      failures: ['CONNECTION_CLOSED'],
+      rows: [{ i: 1 }, { i: 2 }, { i: 3 }],
+      first: true,
+    });
+    const bad = await runFixture(fixture, { args: [unpatched, await createTestDatabase()] });
+    expect(bad.stderr).toBe('');
+    expect(lastLine(bad.stdout)).toMatchObject({
+      failures: ['CONNECTION_CLOSED', '57P01'],
+      first: false,
+    });
   });
 
   for (const c of cases) {
