@@ -212,7 +212,7 @@ describe('bad input leaves the state as it was', () => {
     expect(err).toBeInstanceOf(FsNotEmptyError);
     expect(err.code).toBe('TABLEOS_FS_ENOTEMPTY');
     expect(err.message).toBe("ENOTEMPTY: directory not empty, '/d'");
-    expect((err.cause as QueryError).query).toBe('tableos.fs_rmdir');
+    expect((err.cause as QueryError).query).toBe('tableos.fs_rmdir_once');
     expect((await os.fs.readFile('/d/f')).toString()).toBe('data');
   });
 });
