@@ -3420,7 +3420,6 @@ $function$;
 CREATE OR REPLACE FUNCTION tableos.wf_calls_json(p_id text)
  RETURNS json
  LANGUAGE sql
- STABLE
 AS $function$
   select coalesce(json_agg(c order by c.seq), '[]') from tableos.workflow_call c
    where c.workflow_id = p_id
