@@ -112,6 +112,14 @@ create table tableos.fs_symlink (
   constraint fs_symlink_pkey PRIMARY KEY (ino)
 );
 
+create table tableos.http_request (
+  workflow_id text not null,
+  route text not null,
+  body_hash text not null,
+  created_at timestamp with time zone not null default now(),
+  constraint http_request_pkey PRIMARY KEY (workflow_id)
+);
+
 create table tableos.mailbox (
   name text not null,
   created_at timestamp with time zone not null default now(),
@@ -302,6 +310,7 @@ CREATE INDEX fs_dirent_ino_idx ON tableos.fs_dirent USING btree (ino);
 CREATE INDEX fs_dirent_path_idx ON tableos.fs_dirent USING btree (path);
 CREATE INDEX fs_inode_dir_parent_idx ON tableos.fs_inode USING btree (parent) WHERE (kind = 'd'::"char");
 CREATE INDEX fs_inode_size_idx ON tableos.fs_inode USING btree (size DESC);
+CREATE INDEX http_request_created_idx ON tableos.http_request USING btree (created_at);
 CREATE INDEX message_topic_idx ON ONLY tableos.message USING btree (receiver, topic, seq);
 CREATE INDEX op_result_done_idx ON tableos.op_result USING btree (done_at);
 CREATE INDEX task_active_idx ON tableos.task USING btree (executor_id) WHERE (state = ANY (ARRAY['assigned'::text, 'running'::text]));
@@ -2141,6 +2150,41 @@ CREATE OR REPLACE FUNCTION tableos.fs_write(p_uid integer, p_gids integer[], p_p
 AS $function$
   select tableos.fs_pwrite_ino(p_uid, p_gids, tableos.fs_file_ino(p_uid, p_gids, p_path),
                                p_off, p_data, false, p_path)
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.http_claim(p_workflow_id text, p_route text, p_body_hash text)
+ RETURNS TABLE(claimed_route text, claimed_hash text, created boolean)
+ LANGUAGE plpgsql
+AS $function$
+begin
+  if p_workflow_id is null or p_route is null or p_body_hash is null then
+    perform tableos.raise_error('TABLEOS_INVALID_ARGUMENT', 'http_claim needs a workflow id, a route and a body hash');
+  end if;
+  insert into tableos.http_request (workflow_id, route, body_hash)
+  values (p_workflow_id, p_route, p_body_hash)
+  on conflict (workflow_id) do nothing;
+  if found then
+    return query select p_route, p_body_hash, true;
+    return;
+  end if;
+  return query
+    select r.route, r.body_hash, false from tableos.http_request r where r.workflow_id = p_workflow_id;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.http_gc(p_older_than_ms bigint, p_batch integer)
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with gone as (
+    select r.workflow_id from tableos.http_request r
+     where r.created_at < clock_timestamp() - make_interval(secs => p_older_than_ms / 1000.0)
+       and not exists (select 1 from tableos.workflow w where w.id = r.workflow_id)
+     limit p_batch
+  ), deleted as (
+    delete from tableos.http_request r using gone where r.workflow_id = gone.workflow_id returning 1
+  )
+  select count(*)::integer from deleted;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.msg_ack(p_receivers text[], p_seqs bigint[])

@@ -11,3 +11,4 @@ export * from './workflows/index.js';
 export * from './messaging/index.js';
 export * from './scheduler/index.js';
 export * from './fs/index.js';
+export * from './http/index.js';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Config, ConfigInput } from './kernel/config.js';
 import { ConfigError } from './kernel/errors.js';
 import type { Logger } from './kernel/logger.js';
+import { httpOptionsSchema, type HttpOptions } from './http/options.js';
 import type { MessagingOptions } from './messaging/messaging.js';
 import type { WorkflowsOptions } from './workflows/service.js';
 
@@ -20,11 +21,14 @@ export interface OpenOptions extends ConfigInput {
   workflows?: WorkflowsOptions;
   /** Options of the messaging service. */
   messaging?: MessagingOptions;
+  /** Options of the HTTP gateway (port, host, bodyLimit, ...). */
+  http?: HttpOptions;
 }
 
 export interface ServiceOptions {
   workflows: WorkflowsOptions;
   messaging: MessagingOptions;
+  http: HttpOptions;
 }
 
 const ms = z.number().int().positive();
@@ -34,6 +38,7 @@ const serviceSchema = z.object({
     address: z.string().min(1).max(128).optional(),
     expireEveryMs: z.number().int().nonnegative().optional(),
   }),
+  http: httpOptionsSchema,
 });
 
 export function parseOpenOptions(
@@ -47,10 +52,11 @@ export function parseOpenOptions(
   services: ServiceOptions;
   config: Config;
 } {
-  const { logger, executor, migrate, executorId, workflows, messaging, ...input } = options;
+  const { logger, executor, migrate, executorId, workflows, messaging, http, ...input } = options;
   const parsed = serviceSchema.safeParse({
     workflows: workflows ?? {},
     messaging: messaging ?? {},
+    http: http ?? {},
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

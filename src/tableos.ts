@@ -11,6 +11,7 @@ import { migrate } from './kernel/migrator.js';
 import { DEFAULT_RECONNECT, retryOnConnectionLoss } from './kernel/reconnect.js';
 import { VERSION } from './kernel/version.js';
 import { FileSystem } from './fs/file-system.js';
+import { HttpGateway } from './http/gateway.js';
 import { Messaging } from './messaging/messaging.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { Workflows } from './workflows/service.js';
@@ -124,6 +125,14 @@ export class TableOS {
   get fs(): FileSystem {
     const k = this.kernel;
     return k.service('fs', () => new FileSystem(k));
+  }
+
+  /** The HTTP gateway: routes that start workflows, idempotency keys, async runs, OpenAPI. */
+  get http(): HttpGateway {
+    const k = this.kernel;
+    // Made after workflows (which it starts), so it drains before they stop.
+    const workflows = this.workflows;
+    return k.service('http', () => new HttpGateway(k, workflows, this.serviceOptions.http));
   }
 
   /** Stops every service (newest first), marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */

@@ -26,6 +26,8 @@ export type FaultPoint =
   | 'fs:change-committed'
   | 'fs:import-after-batch'
   | 'fs:stream-after-chunk'
+  | 'http:key-claimed'
+  | 'http:run-started'
   // Points that test fixtures place around public calls.
   | `test:${string}`;
 

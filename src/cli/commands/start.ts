@@ -1,4 +1,5 @@
-// tableos start: boot a node and run until Ctrl-C / SIGTERM, then stop everything in order.
+// tableos start: boot a node (and its HTTP gateway) and run until Ctrl-C / SIGTERM, then stop
+// everything in order.
 import type { Command } from 'commander';
 import { TableOS, type OpenOptions } from '../../tableos.js';
 import { globals } from '../context.js';
@@ -10,7 +11,11 @@ export function register(program: Command): void {
       'start a TableOS node (embedded PostgreSQL unless DATABASE_URL is set) and run until stopped',
     )
     .option('--executor-id <id>', 'fixed executor id (default: host-pid-random)')
-    .action(async (opts: { executorId?: string }, cmd: Command) => {
+    .option(
+      '--http',
+      'serve HTTP even with no route declared (port TABLEOS_HTTP_PORT, default 8080; host TABLEOS_HTTP_HOST, default 127.0.0.1)',
+    )
+    .action(async (opts: { executorId?: string; http?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const os = await TableOS.open({
         ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
@@ -26,6 +31,15 @@ export function register(program: Command): void {
         `  database  PostgreSQL ${d.serverVersion} at ${d.hosts.join(',')}/${d.database} (${d.kind}${d.kind === 'embedded' ? `, data ${os.config.dataDir}` : ''})`,
       );
       console.log(`  schema    ${os.schemaVersion ?? '(none)'}`);
+      // HTTP when asked for, or when the app declared a route.
+      if (opts.http === true || (os.kernel.has('http') && os.http.routeCount > 0)) {
+        try {
+          console.log(`  http      ${await os.http.listen()}`);
+        } catch (err) {
+          await os.close();
+          throw err;
+        }
+      }
       console.log('  stop with Ctrl-C');
       // The node runs until it is told to stop, also while it holds no connection at all (its
       // server is restarting): nothing else may keep the event loop alive then.
@@ -39,6 +53,7 @@ export function register(program: Command): void {
         process.once('SIGTERM', stop);
       });
       clearInterval(keepAlive);
+      // The gateway drains first (new requests 503, in-flight ones finish), then the rest stops.
       await os.close();
       console.log('TableOS node stopped');
     });
