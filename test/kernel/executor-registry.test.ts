@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, QueryError } from '../../src/kernel/errors.js';
 import { ExecutorRegistry, listExecutors } from '../../src/kernel/executor-registry.js';
 import { silentLogger } from '../../src/kernel/logger.js';
-import { openTestOS } from '../support/db.js';
+import { openTestOS, databaseUrlOf } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 
 describe('executor registry', () => {
@@ -95,7 +95,7 @@ describe('executor registry', () => {
   it('marks the executor stopped on close', async () => {
     const os = await openTestOS();
     const id = os.executor!.id;
-    const watcher = await openTestOS({ executor: false, databaseUrl: await currentUrl(os) });
+    const watcher = await openTestOS({ executor: false, databaseUrl: await databaseUrlOf(os) });
     await os.close();
     const row = (await listExecutors(watcher.sql, { all: true })).find((e) => e.id === id);
     expect(row?.status).toBe('stopped');
@@ -113,10 +113,3 @@ describe('executor registry', () => {
     expect(await listExecutors(os.sql, { all: true })).toEqual([]);
   });
 });
-
-async function currentUrl(os: Awaited<ReturnType<typeof openTestOS>>): Promise<string> {
-  const [r] = await os.sql<{ db: string }[]>`select current_database() as db`;
-  const u = new URL(os.config.databaseUrl!);
-  u.pathname = `/${r!.db}`;
-  return u.toString();
-}

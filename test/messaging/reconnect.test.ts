@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, openTestOS } from '../support/db.js';
+import { createTestDatabase, openTestOS, databaseUrlOf } from '../support/db.js';
 import { runFixture } from '../support/spawn.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/lost-reply.ts', import.meta.url));
@@ -53,7 +53,7 @@ describe('backends terminated again and again under load', () => {
     const os = await openTestOS({ poolSize: 6 });
     const m = os.messaging;
     const server = await m.serve('doubler', (n: number) => n * 2);
-    const killer = postgres(await currentUrl(os), { max: 1, onnotice: () => undefined });
+    const killer = postgres(await databaseUrlOf(os), { max: 1, onnotice: () => undefined });
     pools.push(killer);
     let rounds = 0;
     let stop = false;
@@ -101,20 +101,3 @@ describe('backends terminated again and again under load', () => {
     expect(left!.n).toBe(0);
   });
 });
-
-async function currentUrl(os: { sql: postgres.Sql }): Promise<string> {
-  const [row] = await os.sql<{ db: string }[]>`select current_database() as db`;
-  const o = os.sql.options as unknown as {
-    host: string[];
-    port: number[];
-    user: string;
-    pass?: string;
-  };
-  const u = new URL('postgres://localhost');
-  u.hostname = o.host[0] ?? 'localhost';
-  u.port = String(o.port[0] ?? 5432);
-  u.username = o.user;
-  if (o.pass) u.password = o.pass;
-  u.pathname = `/${row!.db}`;
-  return u.toString();
-}

@@ -48,3 +48,21 @@ afterAll(async () => {
   await admin?.end();
   admin = undefined;
 });
+
+/** The URL of the database a node uses, for a second connection to it (e.g. one that kills its backends). */
+export async function databaseUrlOf(os: { sql: postgres.Sql }): Promise<string> {
+  const [row] = await os.sql<{ db: string }[]>`select current_database() as db`;
+  const o = os.sql.options as unknown as {
+    host: string[];
+    port: number[];
+    user: string;
+    pass?: string;
+  };
+  const u = new URL('postgres://localhost');
+  u.hostname = o.host[0] ?? 'localhost';
+  u.port = String(o.port[0] ?? 5432);
+  u.username = o.user;
+  if (o.pass) u.password = o.pass;
+  u.pathname = `/${row!.db}`;
+  return u.toString();
+}
