@@ -2941,15 +2941,20 @@ declare
   v_p integer;
   v_ord integer[];
   v_id bigint[];
+  v_queue text[];
+  v_key text[];
+  v_dedup text[];
 begin
-  select string_agg(distinct coalesce(quote_literal(x), 'NULL'), ', ') into v_bad
-    from unnest(p_queue) x where not exists (select 1 from tableos.queue q where q.name = x);
+  select string_agg(coalesce(quote_literal(x), 'NULL'), ', ' order by x) into v_bad
+    from (select distinct x from unnest(p_queue) x) u
+   where x is null or not exists (select 1 from tableos.queue q where q.name = x);
   if v_bad is not null then
     perform tableos.sched_fail('TABLEOS_SCHED_UNKNOWN_QUEUE',
       format('unknown queue %s; create it first (tableos queue create NAME)', v_bad));
   end if;
-  select string_agg(distinct coalesce(quote_literal(x), 'NULL'), ', ') into v_bad
-    from unnest(p_kind) x where x is null or x !~ '^[A-Za-z0-9._:/-]{1,128}$';
+  select string_agg(coalesce(quote_literal(x), 'NULL'), ', ' order by x) into v_bad
+    from (select distinct x from unnest(p_kind) x) u
+   where x is null or x !~ '^[A-Za-z0-9._:/-]+$' or length(x) > 128;
   if v_bad is not null then
     perform tableos.sched_fail('TABLEOS_SCHED_INVALID',
       format('invalid task kind %s: use 1-128 letters, digits, . _ : / -', v_bad));
@@ -2998,29 +3003,41 @@ begin
       left join ins n on n.queue = i.queue and n.dedup_key = i.dedup and n.idempotency_key is null
      where i.key is null and i.dedup is not null
   )
-  select array_agg(m.ord::integer order by m.ord), array_agg(m.id order by m.ord) into v_ord, v_id from made m;
+  select array_agg(m.ord::integer order by m.ord), array_agg(m.id order by m.ord),
+         array_agg(i.queue order by m.ord) filter (where m.id is null),
+         array_agg(i.key order by m.ord) filter (where m.id is null),
+         array_agg(i.dedup order by m.ord) filter (where m.id is null)
+    into v_ord, v_id, v_queue, v_key, v_dedup
+    from made m join input i on i.ord = m.ord;
 
-  -- A later statement sees what concurrent callers committed meanwhile.
-  return query
-    select x.ord, coalesce(x.id, k.id, d.id, f.id), x.id is null, x.id is null and k.id is not null
-      from unnest(v_ord, v_id) x(ord, id)
-      left join lateral (
-        select t.id from tableos.task t
-         where x.id is null and t.queue = p_queue[x.ord] and t.idempotency_key = p_keys[x.ord]
-      ) k on true
-      left join lateral (
-        select t.id from tableos.task t
-         where x.id is null and k.id is null and t.queue = p_queue[x.ord] and t.dedup_key = p_dedup[x.ord]
-           and t.state in ('queued', 'assigned', 'running')
-      ) d on true
-      -- The live task it met may have finished since: then that task is the answer.
-      left join lateral (
-        select t.id from tableos.task t
-         where x.id is null and k.id is null and d.id is null
-           and t.queue = p_queue[x.ord] and t.dedup_key = p_dedup[x.ord]
-         order by t.id desc limit 1
-      ) f on true
-     order by x.ord;
+  if v_queue is null then
+    -- Every row made its task.
+    return query select x.ord, x.id, false, false from unnest(v_ord, v_id) x(ord, id);
+  else
+    -- A later statement sees what concurrent callers committed meanwhile.
+    return query
+      select x.ord, x.id, false, false from unnest(v_ord, v_id) x(ord, id) where x.id is not null
+      union all
+      select x.ord, coalesce(k.id, d.id, f.id), true, k.id is not null
+        from unnest(array(select o from unnest(v_ord, v_id) m(o, i) where m.i is null order by o),
+                    v_queue, v_key, v_dedup) x(ord, queue, key, dedup)
+        left join lateral (
+          select t.id from tableos.task t
+           where t.queue = x.queue and t.idempotency_key = x.key
+        ) k on true
+        left join lateral (
+          select t.id from tableos.task t
+           where k.id is null and t.queue = x.queue and t.dedup_key = x.dedup
+             and t.state in ('queued', 'assigned', 'running')
+        ) d on true
+        -- The live task it met may have finished since: then that task is the answer.
+        left join lateral (
+          select t.id from tableos.task t
+           where k.id is null and d.id is null and t.queue = x.queue and t.dedup_key = x.dedup
+           order by t.id desc limit 1
+        ) f on true
+      order by 1;
+  end if;
 
   -- Executors set a timer for the earliest delayed task instead of polling for it.
   perform pg_notify('tableos_sched', '@' || (extract(epoch from min(x)) * 1000)::bigint)
