@@ -60,6 +60,11 @@ export class Checkpoints {
   }
 
   /** Called once the start taken with takeDeferredStart has committed (or failed). */
+  /** True while a deferred start has not been settled either way. */
+  get startPending(): boolean {
+    return this.startSettled !== undefined;
+  }
+
   startWritten(err?: unknown): void {
     const s = this.startSettled;
     this.startSettled = undefined;

@@ -199,6 +199,11 @@ export class WorkflowContext {
     this.run.checkpoints.startWritten(err);
   }
 
+  /** True while this run's deferred start is neither written nor given up. */
+  get startPending(): boolean {
+    return this.run.checkpoints.startPending;
+  }
+
   /** Waits for checkpoints already on their way (their failure is the next call's concern). */
   settle(): Promise<void> {
     return this.run.checkpoints.settle();

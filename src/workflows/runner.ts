@@ -73,7 +73,9 @@ export class Runner {
       )
       .finally(() => {
         if (this.running.get(id) === r) this.running.delete(id);
-        ctx.startWritten(new WorkflowShutdownError(`run ${id} ended before it was recorded`));
+        // Built only when needed: an error's stack trace costs more than the rest of this.
+        if (ctx.startPending)
+          ctx.startWritten(new WorkflowShutdownError(`run ${id} ended before it was recorded`));
       })
       .catch(() => undefined);
     return r;
