@@ -40,8 +40,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   let options: PoolOptions;
   let url: string | undefined;
   if (config.databaseUrl !== undefined) {
-    url = config.databaseUrl;
-    options = {};
+    ({ url, options } = unixSocketOptions(config.databaseUrl));
     const writable = writableServerOptions(url, config.connectTimeoutS);
     if (writable !== undefined) {
       url = undefined;
@@ -132,6 +131,30 @@ function unreachableAt(t: Target): { host: string; port: number } {
 interface HostPort {
   host: string;
   port: number;
+}
+
+/**
+ * libpq's `?host=/dir` (a server on a Unix-domain socket in that directory, as in
+ * `postgres:///app?host=/var/run/postgresql`): the driver takes it as a socket path, and
+ * the parameter leaves the URL (the server would read it as a setting).
+ */
+function unixSocketOptions(url: string): { url: string; options: PoolOptions } {
+  const at = url.indexOf('?');
+  const query = new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
+  const dir = query.get('host');
+  if (dir === null || !dir.startsWith('/')) return { url, options: {} };
+  // The driver's URL parse needs a host name; the socket path replaces it.
+  const base = url.slice(0, at).replace(/^(\w+:\/\/(?:[^@/]*@)?)(?=\/|$)/, '$1localhost');
+  const port = Number(
+    query.get('port') ?? ((URL.canParse(base) ? new URL(base).port : '') || 5432),
+  );
+  query.delete('host');
+  query.delete('port');
+  const rest = query.toString();
+  return {
+    url: rest === '' ? base : `${base}?${rest}`,
+    options: { host: dir, port, path: `${dir.replace(/\/+$/, '')}/.s.PGSQL.${port}` },
+  };
 }
 
 /** The pool's options; `socket` (a factory of connected sockets) is in the driver but not its types. */

@@ -74,4 +74,29 @@ describe(`existing PostgreSQL at ${WHERE}${available ? '' : ' (skipped: none the
       database: { kind: 'external', database: db },
     });
   });
+
+  it("reaches it over its Unix-domain socket with libpq's ?host=/dir", async (ctx) => {
+    needServer(ctx);
+    const [row] = await admin<
+      { dirs: string }[]
+    >`select current_setting('unix_socket_directories') dirs`;
+    const dir = row!.dirs.split(',')[0]!.trim();
+    if (!dir.startsWith('/')) ctx.skip(`skipped: the server at ${WHERE} has no socket directory`);
+    const port = new URL(ADMIN).port || '5432';
+    const user = new URL(ADMIN).username;
+    const os = await TableOS.open({
+      databaseUrl: `postgres://${user}@/${db}?host=${encodeURIComponent(dir)}&port=${port}&sslmode=disable`,
+      logger: silentLogger,
+    });
+    try {
+      expect(os.db.host).toBe(dir);
+      expect(os.db.database).toBe(db);
+      // A socket connection has no client address; a TCP one would.
+      const [c] = await os.sql<{ addr: string | null }[]>`select inet_client_addr()::text addr`;
+      expect(c!.addr).toBeNull();
+      expect(await os.call('tableos.noop')).toEqual([{ noop: null }]);
+    } finally {
+      await os.close();
+    }
+  });
 });
