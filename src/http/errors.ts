@@ -1,6 +1,6 @@
 // HTTP gateway errors: one subclass per condition, each with a stable TABLEOS_HTTP_* code and
 // the HTTP status it is answered with.
-import { TableOSError, type ErrorCode } from '../kernel/errors.js';
+import { InvalidArgumentError, TableOSError, type ErrorCode } from '../kernel/errors.js';
 
 /** The base of every HTTP gateway error; `status` is the HTTP status of its problem response. */
 export class HttpError extends TableOSError {
@@ -144,4 +144,33 @@ export class HttpResponseSchemaError extends HttpError {
       options,
     );
   }
+}
+
+/**
+ * Thrown by a route's workflow or procedure to answer its request with a client or server
+ * status of its own (`throw new HttpStatusError(409, 'sku-3 is sold out', { code: 'SOLD_OUT' })`):
+ * the run ends in that error, recorded like any other, and every request for the run (a retry
+ * with the same Idempotency-Key too) gets that status as a problem with the code and detail.
+ */
+export class HttpStatusError extends HttpError {
+  constructor(
+    status: number,
+    detail: string,
+    options?: { code?: string; cause?: unknown; runId?: string },
+  ) {
+    if (!Number.isInteger(status) || status < 400 || status > 599)
+      throw new InvalidArgumentError(
+        `an HttpStatusError needs a status from 400 to 599, got ${String(status)}`,
+      );
+    const code = options?.code ?? 'TABLEOS_HTTP_STATUS';
+    if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(code))
+      throw new InvalidArgumentError(
+        `an HttpStatusError code is 1-64 capital letters, digits and _, starting with a letter; got ${JSON.stringify(code)}`,
+      );
+    super(code, status, detail, options);
+    if (options?.runId !== undefined) this.runId = options.runId;
+  }
+
+  /** The run that ended in this error, when the gateway answers for it. */
+  runId?: string;
 }

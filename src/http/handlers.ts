@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { faultPoint } from '../kernel/fault.js';
 import type { Workflow } from '../workflows/registry.js';
 import { runPath, type GatewayContext } from './context.js';
-import { HttpResponseSchemaError, HttpRunFailedError } from './errors.js';
+import { HttpResponseSchemaError, HttpRunFailedError, HttpStatusError } from './errors.js';
 import { claimKey, requestHash, runIdFor } from './idempotency.js';
 import { toJson } from './json.js';
 import type { HttpRequestInput, RouteDef } from './routes.js';
@@ -57,8 +57,7 @@ export async function serveRun(
       .send({ id: runId, location });
   }
   const outcome = await ctx.workflows.waitOutcome(runId);
-  if (outcome.status !== 'success')
-    throw new HttpRunFailedError(runId, outcome.status, outcome.error);
+  if (outcome.status !== 'success') throw failureOf(runId, outcome.status, outcome.error);
   let value: unknown = toJson(outcome.value);
   if (r.response !== undefined) {
     const parsed = r.response.safeParse(value);
@@ -79,4 +78,29 @@ export async function serveRun(
     .header('content-location', location)
     .type('application/json; charset=utf-8')
     .send(JSON.stringify(value));
+}
+
+/**
+ * What a run that did not succeed answers: the status its code chose (an HttpStatusError it
+ * threw, as recorded), else 500 with the run's id.
+ */
+export function failureOf(runId: string, status: string, error: Error): Error {
+  const e = error as Error & { status?: unknown; code?: unknown };
+  if (
+    status === 'error' &&
+    e.name === 'HttpStatusError' &&
+    typeof e.status === 'number' &&
+    Number.isInteger(e.status) &&
+    e.status >= 400 &&
+    e.status <= 599
+  ) {
+    return new HttpStatusError(e.status, e.message, {
+      ...(typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.code)
+        ? { code: e.code }
+        : {}),
+      cause: error,
+      runId,
+    });
+  }
+  return new HttpRunFailedError(runId, status, error);
 }

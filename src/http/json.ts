@@ -32,11 +32,12 @@ export function toJson(v: unknown): JsonValue {
 }
 
 function errorJson(e: Error): { [k: string]: JsonValue } {
-  const code = (e as { code?: unknown }).code;
+  const { code, status } = e as { code?: unknown; status?: unknown };
   return {
     name: e.name,
     message: e.message,
     ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(typeof status === 'number' ? { status } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import { header, serveRun } from './handlers.js';
 import { sanitize } from './idempotency.js';
 import { classify, problemBody, PROBLEM_TYPE } from './problem.js';
 import type { RouteDef } from './routes.js';
+import { runResponses } from './responses.js';
 import { registerRuns } from './runs.js';
 import type { Workflow } from '../workflows/registry.js';
 
@@ -120,7 +121,10 @@ export async function buildServer(p: ServerParts): Promise<GatewayApp> {
         ...(route.body !== undefined ? { body: route.body } : {}),
         ...(route.params !== undefined ? { params: route.params } : {}),
         ...(route.query !== undefined ? { querystring: route.query } : {}),
-        ...(route.response !== undefined ? { response: { 200: route.response } } : {}),
+        response: {
+          ...(route.response !== undefined ? { 200: route.response } : {}),
+          ...runResponses(),
+        },
       },
       handler: (req, reply) => {
         const input = { body: req.body, params: req.params, query: req.query };
@@ -153,14 +157,16 @@ function exposeWorkflows(app: GatewayApp, ctx: GatewayContext, prefix: string): 
         headers: runHeaders,
         params: z.object({ name: z.string().min(1).max(200) }),
         body: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]),
+        response: runResponses(),
       },
     },
-    (req, reply) => {
+    // The answer is sent by serveRun (its type is not the schemas' union, hence no return).
+    async (req, reply) => {
       const { name } = req.params;
       const body: unknown = req.body;
       if (name.startsWith(PROCEDURE_WORKFLOW_PREFIX))
         throw new HttpRouteNotFoundError(req.method, req.url.split('?')[0] ?? '');
-      return serveRun(ctx, req, reply, {
+      await serveRun(ctx, req, reply, {
         workflow: name,
         args: Array.isArray(body) ? body : [body],
         input: { body, params: req.params, query: req.query },

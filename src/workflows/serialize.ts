@@ -63,6 +63,9 @@ function encode(v: unknown, path: string, seen: Set<object>, what: string): Json
       const e = o as Error & { code?: unknown; cause?: unknown };
       const out: { [k: string]: Json } = { [TAG]: 'Error', name: e.name, message: e.message };
       if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
+      // An HTTP status the error answers with (the gateway's HttpStatusError).
+      const status = (e as { status?: unknown }).status;
+      if (typeof status === 'number' && Number.isInteger(status)) out.status = status;
       if (e.stack !== undefined) out.stack = e.stack;
       if (e.cause !== undefined) {
         try {
@@ -137,6 +140,7 @@ function decodeError(o: Record<string, unknown>): Error {
         : new RecordedError(message);
   if (typeof o.name === 'string') err.name = o.name;
   if (code !== undefined && !(err instanceof TableOSError)) err.code = code;
+  if (typeof o.status === 'number') (err as { status?: number }).status = o.status;
   if (typeof o.stack === 'string') err.stack = o.stack;
   if (o.cause !== undefined) (err as { cause?: unknown }).cause = decode(o.cause);
   return err;

@@ -4,7 +4,7 @@
 /* eslint-disable @typescript-eslint/require-await -- registered functions are async by contract; these do no I/O */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { HttpRouteError } from '../../src/http/errors.js';
+import { HttpRouteError, HttpStatusError } from '../../src/http/errors.js';
 import type { TableOS } from '../../src/tableos.js';
 import { openTestOS } from '../support/db.js';
 import { serve, setupTables } from './fixtures/app.js';
@@ -19,6 +19,25 @@ beforeAll(async () => {
   const b = os.workflows.workflow('side_b', async () => 'b');
   os.http.post('/a', a, { body: z.object({}), args: () => [], idPrefix: 'shared' });
   os.http.post('/b', b, { body: z.object({}), args: () => [], idPrefix: 'shared' });
+  // Answers 409 with its own code when the slot is taken, else the slot.
+  const claimSlot = os.workflows.procedure('claim_slot', async (tx, n: number) => {
+    const [row] = await tx<{ n: number }[]>`
+      insert into order_effect (wf, sku, qty)
+      select ${`slot-${n}`}, 'slot', 1
+       where not exists (select 1 from order_effect where wf = ${`slot-${n}`})
+      returning 1 as n`;
+    if (row === undefined)
+      throw new HttpStatusError(409, `slot ${n} is taken`, { code: 'SLOT_TAKEN' });
+    return n;
+  });
+  os.http.post('/slots', claimSlot, {
+    body: z.object({ n: z.number().int() }),
+    args: ({ body }) => [body.n],
+  });
+  const teapot = os.workflows.workflow('teapot', async () => {
+    throw new HttpStatusError(418, 'short and stout');
+  });
+  os.http.post('/teapot', teapot, { body: z.object({}), args: () => [] });
   os.http.exposeWorkflows('/wf');
   await os.http.ready();
 });
@@ -140,6 +159,31 @@ describe('routes', () => {
       done: true,
       error: { message: 'the workflow broke' },
     });
+  });
+
+  it('a run that throws HttpStatusError answers with its status and code, again for a retry', async () => {
+    expect((await post('/slots', { n: 7 })).body).toBe('7');
+    const first = await post('/slots', { n: 7 }, { 'idempotency-key': 'slot-7-again' });
+    const p = expectProblem(first, 409, 'SLOT_TAKEN', '/slots');
+    expect(p.detail).toBe('slot 7 is taken');
+    expect(p.runId).toBe('http:post.slots:slot-7-again');
+    // The procedure's writes rolled back with it; the retry is answered from the recorded run.
+    expect(await effects('slot-7')).toBe(1);
+    const again = await post('/slots', { n: 7 }, { 'idempotency-key': 'slot-7-again' });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toEqual(p);
+    const run = await os.http.inject({
+      method: 'GET',
+      url: `/runs/${encodeURIComponent(p.runId as string)}`,
+    });
+    expect(run.json()).toMatchObject({
+      status: 'error',
+      error: { name: 'HttpStatusError', code: 'SLOT_TAKEN', status: 409 },
+    });
+    const tea = expectProblem(await post('/teapot', {}), 418, 'TABLEOS_HTTP_STATUS', '/teapot');
+    expect(tea.detail).toBe('short and stout');
+    expect(() => new HttpStatusError(200, 'fine')).toThrow(/status from 400 to 599, got 200/);
+    expect(() => new HttpStatusError(400, 'x', { code: 'lower' })).toThrow(/capital letters/);
   });
 
   it('409 when the key names a run of another workflow', async () => {

@@ -29,6 +29,14 @@ describe('openapi', () => {
     expect(doc.paths['/stock/{sku}']?.put).toBeDefined();
     expect(doc.paths['/wf/{name}']?.post).toBeDefined();
     expect(doc.paths['/healthz']).toBeUndefined();
+    // Each run route documents its 202 and the problems it answers with, as problem+json.
+    const responses = (order as unknown as { responses: Record<string, { content?: object }> })
+      .responses;
+    expect(Object.keys(responses).sort()).toEqual(
+      ['200', '202', '400', '409', '413', '415', '422', '4XX', '500', '503'].sort(),
+    );
+    expect(JSON.stringify(responses['422']?.content)).toMatch(/application\/problem\+json.*"code"/);
+    expect(JSON.stringify(responses['202']?.content)).toContain('"location"');
   });
 });
 
