@@ -1,7 +1,10 @@
--- 0082_sched_enqueue_batch: sched_enqueue in time linear in the batch. The lookup of tasks a
--- batch did not make (found by idempotency or dedup key) reads each row's queue and keys from
--- arrays unnested beside its position, where subscripting the text arrays by position walked
--- them from the start for every row; and it runs only for such rows. Task kinds are checked
+-- 0082_sched_enqueue_batch: sched_enqueue in time linear in the batch. Each row's task id is
+-- taken before the insert, so the tasks made are matched to their positions by id (numbering
+-- both sides and joining on the numbers was planned, for a batch without keys, as a nested
+-- loop over every pair). The lookup of tasks a batch did not make (found by idempotency or
+-- dedup key) reads each row's queue and keys from arrays unnested beside its position, where
+-- subscripting the text arrays by position walked them from the start for every row; and it
+-- runs only for such rows. Task kinds are checked
 -- once per distinct kind, without a bounded repetition (costly in the regex engine).
 
 create or replace function tableos.sched_enqueue(
@@ -44,46 +47,32 @@ begin
     perform tableos.sched_fail('TABLEOS_SCHED_INVALID', 'give one idempotency key (or null) per task');
   end if;
 
-  -- Rows whose key, or live dedup key, is taken are skipped here and found below.
-  with input as (
-    select * from unnest(p_queue, p_kind, p_payload, p_priority, p_run_at, p_memory_mb, p_locality,
-                         p_partition_key, p_dedup, p_max_attempts, p_keys)
+  -- Each row takes its task id first, in batch order (so ids keep the enqueue order), and the
+  -- insert skips rows whose key, or live dedup key, is taken (a later row with a key an
+  -- earlier one in the batch used, too): those are found below. Matching the inserted rows
+  -- to their positions by id needs no join whose size the planner could misjudge.
+  with input as materialized (
+    select i.*, nextval('tableos.task_id_seq') as new_id
+      from unnest(p_queue, p_kind, p_payload, p_priority, p_run_at, p_memory_mb, p_locality,
+                  p_partition_key, p_dedup, p_max_attempts, p_keys)
            with ordinality as i(queue, kind, payload, priority, run_at, memory_mb, locality,
                                 partition_key, dedup, max_attempts, key, ord)
   ), ins as (
-    insert into tableos.task as t (queue, kind, payload, priority, run_at, memory_mb, locality_key,
+    insert into tableos.task as t (id, queue, kind, payload, priority, run_at, memory_mb, locality_key,
                                    partition_key, dedup_key, max_attempts, idempotency_key)
-    select i.queue, i.kind, i.payload, coalesce(i.priority, 0), coalesce(i.run_at, now()),
+    overriding system value
+    select i.new_id, i.queue, i.kind, i.payload, coalesce(i.priority, 0), coalesce(i.run_at, now()),
            coalesce(i.memory_mb, 0), i.locality, i.partition_key, i.dedup, coalesce(i.max_attempts, 1), i.key
       from input i order by i.ord
     on conflict do nothing
-    returning t.id, t.queue, t.dedup_key, t.idempotency_key
-  ), plain_in as (
-    select i.ord, row_number() over (order by i.ord) rn from input i where i.dedup is null and i.key is null
-  ), plain_ins as (
-    select ins.id, row_number() over (order by ins.id) rn
-      from ins where ins.dedup_key is null and ins.idempotency_key is null
-  ), made as (
-    select a.ord, b.id from plain_in a left join plain_ins b using (rn)
-    union all
-    -- The first row with a key made the task; a later one in the same batch finds it below.
-    select k.ord, case when k.first then n.id end
-      from (select i.ord, i.queue, i.key,
-                   row_number() over (partition by i.queue, i.key order by i.ord) = 1 first
-              from input i where i.key is not null) k
-      left join ins n on n.queue = k.queue and n.idempotency_key = k.key
-    union all
-    select i.ord, n.id
-      from input i
-      left join ins n on n.queue = i.queue and n.dedup_key = i.dedup and n.idempotency_key is null
-     where i.key is null and i.dedup is not null
+    returning t.id
   )
-  select array_agg(m.ord::integer order by m.ord), array_agg(m.id order by m.ord),
-         array_agg(i.queue order by m.ord) filter (where m.id is null),
-         array_agg(i.key order by m.ord) filter (where m.id is null),
-         array_agg(i.dedup order by m.ord) filter (where m.id is null)
+  select array_agg(i.ord::integer order by i.ord), array_agg(n.id order by i.ord),
+         array_agg(i.queue order by i.ord) filter (where n.id is null),
+         array_agg(i.key order by i.ord) filter (where n.id is null),
+         array_agg(i.dedup order by i.ord) filter (where n.id is null)
     into v_ord, v_id, v_queue, v_key, v_dedup
-    from made m join input i on i.ord = m.ord;
+    from input i left join ins n on n.id = i.new_id;
 
   if v_queue is null then
     -- Every row made its task.

@@ -96,6 +96,47 @@ describe('queues', () => {
     expect((await s.task(a.id)).payload).toEqual({ v: 1 });
   });
 
+  it('one SQL batch of plain, keyed and deduplicated rows maps each position to its task', async () => {
+    const os = await openTestOS({ executor: false });
+    await os.scheduler.queue('batch');
+    // 1,200 rows: every 3rd keyed (every 30th repeating the key of the row before), every 5th
+    // with a dedup key shared by pairs, the rest plain.
+    const n = 1200;
+    const keys = Array.from({ length: n }, (_, i) =>
+      i % 3 !== 0 ? null : i % 30 === 0 && i > 0 ? `k${i - 3}` : `k${i}`,
+    );
+    const dedup = Array.from({ length: n }, (_, i) =>
+      keys[i] === null && i % 5 === 0 ? `d${Math.floor(i / 10)}` : null,
+    );
+    const nulls = Array.from({ length: n }, () => null);
+    const rows = await os.sql<{ ord: number; id: string; existed: boolean; by_key: boolean }[]>`
+      select * from tableos.sched_enqueue(
+        ${Array.from({ length: n }, () => 'batch')}::text[], ${Array.from({ length: n }, () => 'x')}::text[],
+        ${Array.from({ length: n }, (_, i) => JSON.stringify({ i }))}::text[]::jsonb[],
+        ${nulls}::int[], ${nulls}::timestamptz[], ${nulls}::int[], ${nulls}::text[], ${nulls}::text[],
+        ${dedup}::text[], ${nulls}::int[], ${keys}::text[])`;
+    expect(rows.map((r) => r.ord)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    const tasks = await os.sql<{ id: string; i: number }[]>`
+      select id, (payload->>'i')::int as i from tableos.task where queue = 'batch' order by id`;
+    const payloadOf = new Map(tasks.map((t) => [t.id, t.i]));
+    // Tasks were made in batch order, one per row that did not meet an earlier one.
+    expect(tasks.map((t) => t.i)).toEqual([...tasks.map((t) => t.i)].sort((a, b) => a - b));
+    const earlierKey = (i: number) => keys[i] !== null && keys.indexOf(keys[i]) < i;
+    const earlierDedup = (i: number) => dedup[i] !== null && dedup.indexOf(dedup[i]) < i;
+    rows.forEach((r, i) => {
+      const dup = earlierKey(i) || earlierDedup(i);
+      expect(r.existed, `row ${i}`).toBe(dup);
+      expect(r.by_key, `row ${i}`).toBe(earlierKey(i));
+      const first = earlierKey(i)
+        ? keys.indexOf(keys[i])
+        : earlierDedup(i)
+          ? dedup.indexOf(dedup[i])
+          : i;
+      expect(payloadOf.get(r.id), `row ${i}`).toBe(first);
+    });
+    expect(tasks.length).toBe(rows.filter((r) => !r.existed).length);
+  });
+
   it('rejects bad input with clear errors and changes nothing', async () => {
     const os = await openTestOS({ executor: false });
     const s = os.scheduler;
