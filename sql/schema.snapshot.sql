@@ -2772,10 +2772,18 @@ begin
   v_ids := array(select (w).id from unnest(v_workers) w);
   v_single := cardinality(v_workers) = 1;
 
+  -- Queues with a ready task: one probe of the ready index per queue (a lateral with a limit
+  -- in the index's order, so neither a join over the whole backlog nor a scan of the table,
+  -- whatever the statistics say).
   for v_q in
     select q.* from tableos.queue q
+     cross join lateral (
+       select 1 from tableos.task t
+        where t.queue = q.name and t.state = 'queued' and t.run_at <= v_now
+        order by t.priority desc, t.id
+        limit 1
+     ) ready
      where q.partition = p_partition and not q.paused
-       and exists (select 1 from tableos.task t where t.queue = q.name and t.state = 'queued' and t.run_at <= v_now)
      order by q.name
   loop
     exit when v_free <= 0;
