@@ -60,7 +60,7 @@ export async function loadApp(entry: string): Promise<LoadedApp> {
     throw new AppInvalidError(
       `app entry ${entry} exports no app: export default defineApp({ name, setup(os) { ... } }) (defineApp from 'tableos')`,
     );
-  const files = [...loaded].filter((f) => f.startsWith(path.sep));
+  const files = [...loaded];
   const codeHash = await hashFiles(path.dirname(entry), files);
   return { app, entry, version: app.version ?? codeHash.slice(0, 12), codeHash, files };
 }

@@ -127,6 +127,8 @@ describe('a deployed app', () => {
           '(0 rows)',
         ].join('\n'),
       );
+      const ps = await runCli(['ps'], env);
+      expect(ps.stdout).toMatch(/\| jobs v7 +\| alive /);
       const root = await runCli(['--version']);
       expect(root.stdout.trim()).toBe(VERSION);
       const resume = await runCli(['wf', 'resume', 'nope', '--version', 'v7'], env);
