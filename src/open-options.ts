@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { Config, ConfigInput } from './kernel/config.js';
 import { ConfigError } from './kernel/errors.js';
+import type { AppIdentity } from './kernel/executor-registry.js';
 import type { Logger } from './kernel/logger.js';
 import { httpOptionsSchema, type HttpOptions } from './http/options.js';
 import type { MessagingOptions } from './messaging/messaging.js';
@@ -17,6 +18,8 @@ export interface OpenOptions extends ConfigInput {
   migrate?: boolean;
   /** Fixed executor id; a random one is made when absent. */
   executorId?: string;
+  /** The app version this node's executor runs (set by `tableos start` from the app module). */
+  app?: AppIdentity;
   /** Options of the workflows service. */
   workflows?: WorkflowsOptions;
   /** Options of the messaging service. */
@@ -32,6 +35,7 @@ export interface ServiceOptions {
 }
 
 const ms = z.number().int().positive();
+const appText = z.string().regex(/^[A-Za-z0-9._+-]{1,100}$/, 'use 1-100 letters, digits, . _ + -');
 const serviceSchema = z.object({
   workflows: z.strictObject({ pollMs: ms.optional(), maxInFlight: ms.max(1000).optional() }),
   messaging: z.strictObject({
@@ -39,6 +43,7 @@ const serviceSchema = z.object({
     expireEveryMs: z.number().int().nonnegative().optional(),
   }),
   http: httpOptionsSchema,
+  app: z.strictObject({ name: appText, version: appText }).optional(),
 });
 
 export function parseOpenOptions(
@@ -49,14 +54,17 @@ export function parseOpenOptions(
   executor: boolean;
   migrate: boolean;
   executorId: string | undefined;
+  app: AppIdentity | undefined;
   services: ServiceOptions;
   config: Config;
 } {
-  const { logger, executor, migrate, executorId, workflows, messaging, http, ...input } = options;
+  const { logger, executor, migrate, executorId, app, workflows, messaging, http, ...input } =
+    options;
   const parsed = serviceSchema.safeParse({
     workflows: workflows ?? {},
     messaging: messaging ?? {},
     http: http ?? {},
+    app,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -67,6 +75,7 @@ export function parseOpenOptions(
     executor: executor ?? true,
     migrate: migrate ?? true,
     executorId,
+    app: parsed.data.app,
     services: parsed.data as ServiceOptions,
     config: loadConfig(input),
   };

@@ -34,6 +34,7 @@ export class TableOS {
       executor: asExecutor,
       migrate: doMigrate,
       executorId,
+      app,
       services,
       config,
     } = parseOpenOptions(options, loadConfig);
@@ -57,6 +58,7 @@ export class TableOS {
           leaseMs: config.leaseMs,
           version: VERSION,
           id: executorId,
+          app,
         });
         const registry = executor;
         await retrying('tableos.executor_register', () => registry.register());

@@ -4,8 +4,10 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../kernel/version.js';
 import { describeError } from './context.js';
+import * as apps from './commands/apps.js';
 import * as cron from './commands/cron.js';
 import * as fsCli from './commands/fs.js';
+import * as init from './commands/init.js';
 import * as migrate from './commands/migrate.js';
 import * as msg from './commands/msg.js';
 import * as ps from './commands/ps.js';
@@ -19,7 +21,9 @@ import * as wf from './commands/wf.js';
 export function buildProgram(): Command {
   const program = new Command('tableos')
     .description('TableOS: a database-oriented operating system; all state in PostgreSQL tables')
-    .version(VERSION)
+    // -V, --version is answered by main() only as the first argument, so that a subcommand
+    // may have a --version option of its own (wf resume --version, fn ls --version).
+    .addHelpText('after', '\n  -V, --version  output the version number')
     .option(
       '-d, --data-dir <dir>',
       'data directory of the embedded PostgreSQL (default .tableos, or TABLEOS_DATA_DIR)',
@@ -32,13 +36,17 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // One module per top-level command, in the order of the help text.
-  for (const c of [start, sql, status, ps, migrate, wf, msg, sched, queue, cron, fsCli])
+  for (const c of [init, start, apps, sql, status, ps, migrate, wf, msg, sched, queue, cron, fsCli])
     c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[2] === '-V' || argv[2] === '--version') {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

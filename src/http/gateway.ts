@@ -60,6 +60,11 @@ export class HttpGateway implements Service {
     return this.routes.length + (this.exposed === undefined ? 0 : 1);
   }
 
+  /** The routes declared so far, and the prefix every workflow is exposed under (if any). */
+  declared(): { routes: readonly RouteDef[]; exposedPrefix: string | undefined } {
+    return { routes: this.routes, exposedPrefix: this.exposed };
+  }
+
   /** The address listened on (`http://127.0.0.1:8080`), once listen() resolved. */
   get url(): string | undefined {
     return this.address;

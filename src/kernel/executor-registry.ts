@@ -19,6 +19,14 @@ export interface ExecutorRow {
   lease_until: Date;
   status: 'alive' | 'dead' | 'stopped';
   ended_at: Date | null;
+  app_name: string | null;
+  app_version: string | null;
+}
+
+/** The app version an executor runs: recovery hands it only runs of that version. */
+export interface AppIdentity {
+  name: string;
+  version: string;
 }
 
 export interface ExecutorOptions {
@@ -27,6 +35,8 @@ export interface ExecutorOptions {
   version: string;
   /** Fixed id; a random one is made when absent. */
   id?: string | undefined;
+  /** The app version this executor runs (none for in-process code). */
+  app?: AppIdentity | undefined;
 }
 
 export function newExecutorId(): string {
@@ -60,16 +70,32 @@ export class ExecutorRegistry extends EventEmitter {
   }
 
   async register(): Promise<ExecutorRow> {
-    const [row] = await callProcedure<ExecutorRow>(this.sql, 'tableos.executor_register', [
+    const [row] = await callProcedure<ExecutorRow>(
+      this.sql,
+      'tableos.executor_register',
+      this.registration(),
+    );
+    faultPoint('kernel:register-committed');
+    this.schedule();
+    return row as ExecutorRow;
+  }
+
+  /** The app version this executor runs, if any. */
+  get app(): AppIdentity | undefined {
+    return this.opts.app;
+  }
+
+  /** executor_register's arguments; the app's name and version travel with every registration. */
+  private registration(): unknown[] {
+    return [
       this.currentId,
       os.hostname(),
       process.pid,
       this.opts.version,
       this.opts.leaseMs,
-    ]);
-    faultPoint('kernel:register-committed');
-    this.schedule();
-    return row as ExecutorRow;
+      this.opts.app?.name ?? null,
+      this.opts.app?.version ?? null,
+    ];
   }
 
   /** Renews the lease now; returns the status the database reports for this executor. */
@@ -87,13 +113,7 @@ export class ExecutorRegistry extends EventEmitter {
         { executor: old, next: this.currentId },
         'executor lease was lost; re-registering under a new id',
       );
-      await callProcedure(this.sql, 'tableos.executor_register', [
-        this.currentId,
-        os.hostname(),
-        process.pid,
-        this.opts.version,
-        this.opts.leaseMs,
-      ]);
+      await callProcedure(this.sql, 'tableos.executor_register', this.registration());
       this.emit('lost', old, this.currentId);
     }
     return status;

@@ -63,6 +63,15 @@ export class TaskHandle<T = unknown> {
   }
 }
 
+/** A cron schedule as this process added it. */
+export interface AddedCron {
+  name: string;
+  expr: string;
+  queue: string;
+  kind: string;
+  tz: string;
+}
+
 const STATES = new Set<TaskState>(['queued', 'assigned', 'running', 'done', 'failed', 'cancelled']);
 
 export class Scheduler {
@@ -71,6 +80,8 @@ export class Scheduler {
   private readonly enqueuer: Batcher<proc.EnqueueRow, proc.Enqueued>;
   private runner: Runner | undefined;
   private cronRunner: CronRunner | undefined;
+  /** Schedules this process added, by name (an app's deployed cron functions). */
+  private readonly cronAdded = new Map<string, AddedCron>();
 
   constructor(
     private readonly os: Kernel,
@@ -102,6 +113,11 @@ export class Scheduler {
   /** Runs a statement that is safe to run twice, again after each lost connection. */
   private call<T>(what: string, run: () => Promise<T>): Promise<T> {
     return retried(this.os, what, run);
+  }
+
+  /** The cron schedules this process added (os.scheduler.cron.add), by name. */
+  cronSchedules(): AddedCron[] {
+    return [...this.cronAdded.values()];
   }
 
   /** Maps a task kind to its handler in this process. Re-registering replaces it. */
@@ -329,7 +345,11 @@ export class Scheduler {
       v.name('schedule name', name);
       v.kind(opts.kind);
       v.payload(opts.payload);
-      return this.call('tableos.sched_cron_upsert', () => addCron(this.os.sql, name, expr, opts));
+      return this.call('tableos.sched_cron_upsert', async () => {
+        const info = await addCron(this.os.sql, name, expr, opts);
+        this.cronAdded.set(name, { name, expr, queue: opts.queue, kind: opts.kind, tz: info.tz });
+        return info;
+      });
     },
     list: async (): Promise<CronInfo[]> => {
       const rows = await this.call(
@@ -356,7 +376,9 @@ export class Scheduler {
       const again = lost;
       lost = true;
       try {
-        return await proc.removeCron(this.os.sql, name);
+        const removed = await proc.removeCron(this.os.sql, name);
+        this.cronAdded.delete(name);
+        return removed;
       } catch (err) {
         if (again && err instanceof UnknownCronError) return row;
         throw err;

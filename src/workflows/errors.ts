@@ -28,8 +28,8 @@ export class UnknownWorkflowError extends WorkflowError {
 }
 
 export class WorkflowConflictError extends WorkflowError {
-  constructor(message: string) {
-    super('TABLEOS_WORKFLOW_CONFLICT', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TABLEOS_WORKFLOW_CONFLICT', message, options);
   }
 }
 
@@ -180,4 +180,5 @@ registerRaisedErrors({
     new WorkflowNotFoundError(quotedName(r.message) ?? '', { cause: r.query }),
   TABLEOS_WORKFLOW_FINISHED: (r) => new WorkflowFinishedError(r.message, { cause: r.query }),
   TABLEOS_WORKFLOW_BAD_ARGUMENT: (r) => new WorkflowArgumentError(r.message, { cause: r.query }),
+  TABLEOS_WORKFLOW_CONFLICT: (r) => new WorkflowConflictError(r.message, { cause: r.query }),
 });

@@ -19,6 +19,7 @@ export { workflowMailbox, type WorkflowRecvOptions, type WorkflowSendOptions } f
 export * from './errors.js';
 export { MAX_PAYLOAD_BYTES as WORKFLOW_MAX_PAYLOAD_BYTES } from './serialize.js';
 export type { WorkflowInfo, CallInfo as WorkflowCallInfo } from './rows.js';
+export type { StrandedRun } from './versions.js';
 export type {
   Isolation as WorkflowIsolation,
   Outcome as WorkflowOutcome,

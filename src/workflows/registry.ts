@@ -34,6 +34,12 @@ export interface Workflow<A extends unknown[], R> extends WorkflowDef<A, R> {
 
 export type AnyWorkflow = WorkflowDef<never[], unknown>;
 
+/** A registered procedure, step or workflow, as an app's deployed functions list it. */
+export interface RegisteredFunction {
+  kind: 'procedure' | 'step' | 'workflow';
+  name: string;
+}
+
 export interface RegistryDeps {
   sql: Sql;
   start<A extends unknown[], R>(
@@ -48,6 +54,7 @@ export interface RegistryDeps {
 export class Registry {
   private readonly defs = new Map<string, AnyWorkflow>();
   private readonly names = new Set<string>();
+  private readonly all: RegisteredFunction[] = [];
 
   constructor(private readonly d: RegistryDeps) {}
 
@@ -64,6 +71,11 @@ export class Registry {
   /** The names of the registered workflows. */
   workflowNames(): string[] {
     return [...this.defs.keys()];
+  }
+
+  /** Every registered procedure, step and workflow, in registration order. */
+  functions(): readonly RegisteredFunction[] {
+    return this.all;
   }
 
   get size(): number {
@@ -133,7 +145,7 @@ export class Registry {
     return w;
   }
 
-  private claimName(name: string, what: string, fn: unknown): void {
+  private claimName(name: string, what: RegisteredFunction['kind'], fn: unknown): void {
     checkName(name, what);
     checkFn(fn, `${what} ${name}`);
     if (this.names.has(name))
@@ -141,5 +153,6 @@ export class Registry {
         `a procedure, step or workflow named ${name} is already registered`,
       );
     this.names.add(name);
+    this.all.push({ kind: what, name });
   }
 }

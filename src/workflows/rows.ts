@@ -17,6 +17,10 @@ export interface WorkflowRow {
   deadline: Date | null;
   created_at: Date;
   updated_at: Date;
+  app_name: string | null;
+  app_version: string | null;
+  version_moved_from: string | null;
+  version_moved_at: Date | null;
 }
 
 export interface CallRow {
@@ -44,6 +48,12 @@ export interface WorkflowInfo {
   deadline: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The app and version that started the run (null for in-process code without an app). */
+  appName: string | null;
+  appVersion: string | null;
+  /** The version the run had before it was moved on purpose (wf resume --version), and when. */
+  versionMovedFrom: string | null;
+  versionMovedAt: Date | null;
 }
 
 export interface CallInfo {
@@ -74,6 +84,10 @@ export function toInfo(r: WorkflowRow): WorkflowInfo {
     deadline: r.deadline,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    appName: r.app_name ?? null,
+    appVersion: r.app_version ?? null,
+    versionMovedFrom: r.version_moved_from ?? null,
+    versionMovedAt: r.version_moved_at ?? null,
   };
 }
 

@@ -15,6 +15,7 @@ import {
 import { WorkflowCancelledError, WorkflowShutdownError } from './errors.js';
 import {
   Registry,
+  type RegisteredFunction,
   type AnyWorkflow,
   type Procedure,
   type Step,
@@ -28,6 +29,7 @@ import { Starter } from './starter.js';
 import { StatusFeed } from './status-feed.js';
 import { Store } from './store.js';
 import { Takeover } from './takeover.js';
+import { moveVersion, strandedRuns, type StrandedRun } from './versions.js';
 import type {
   Outcome,
   ProcedureFn,
@@ -237,6 +239,21 @@ export class Workflows implements Runtime, RunObserver {
   /** Makes a cancelled, failed or over-cap run pending again; a live executor with its code picks it up. */
   resume(id: string): Promise<string[]> {
     return this.admin.resume(id);
+  }
+
+  /** Pending runs whose app version runs on no live executor (see tableos wf list --stranded). */
+  stranded(opts: { limit?: number } = {}): Promise<StrandedRun[]> {
+    return strandedRuns(this.sql, opts);
+  }
+
+  /** Moves a stranded or stopped run to another deployed version of its app; returns the old version. */
+  moveVersion(id: string, version: string): Promise<string> {
+    return this.retrying('tableos.wf_move_version', () => moveVersion(this.sql, id, version));
+  }
+
+  /** The procedures, steps and workflows registered in this process, in registration order. */
+  functions(): readonly RegisteredFunction[] {
+    return this.registry.functions();
   }
 
   /** Starts a copy of a run under a new id that replays its calls before position fromStep (default: all). */

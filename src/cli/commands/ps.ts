@@ -20,6 +20,7 @@ export function register(program: Command): void {
           host: r.host,
           pid: r.pid,
           version: r.version,
+          app: r.app_name === null ? '' : `${r.app_name} ${r.app_version ?? ''}`,
           status: r.status,
           started: formatTime(r.started_at, 's'),
           heartbeat: `${((now - r.heartbeat_at.getTime()) / 1000).toFixed(1)}s ago`,
@@ -27,7 +28,17 @@ export function register(program: Command): void {
             r.status === 'alive' ? `${((r.lease_until.getTime() - now) / 1000).toFixed(1)}s` : '',
         }));
         printRows(view, {
-          columns: ['id', 'host', 'pid', 'version', 'status', 'started', 'heartbeat', 'lease'],
+          columns: [
+            'id',
+            'host',
+            'pid',
+            'version',
+            'app',
+            'status',
+            'started',
+            'heartbeat',
+            'lease',
+          ],
         });
       });
     });

@@ -47,6 +47,8 @@ function print(text: string): void {
   process.stdout.write(text + '\n');
 }
 
+const STRANDED_COLUMNS = ['id', 'name', 'app', 'version', 'executor', 'created'];
+
 function wfView(w: WorkflowInfo) {
   return {
     id: w.id,
@@ -55,6 +57,7 @@ function wfView(w: WorkflowInfo) {
     created: formatTime(w.createdAt),
     updated: formatTime(w.updatedAt),
     executor: w.executorId ?? '',
+    version: w.appVersion ?? '',
     attempts: w.recoveryAttempts,
     error: w.error?.message ?? '',
   };
@@ -96,10 +99,15 @@ export function register(program: Command): void {
     .option('--until <time>', 'created before: a duration ago or an ISO time')
     .option('--limit <n>', 'rows per page', '100')
     .option('--offset <n>', 'rows to skip', '0')
+    .option(
+      '--stranded',
+      'only pending runs whose app version runs on no live executor (resume them with wf resume <id> --version V)',
+    )
     .option('--json', 'print rows as JSON lines')
     .action(
       async (
         o: {
+          stranded?: boolean;
           status?: string;
           name?: string;
           since?: string;
@@ -118,6 +126,25 @@ export function register(program: Command): void {
           limit: int(o.limit, '--limit'),
           offset: int(o.offset, '--offset'),
         };
+        if (o.stranded === true) {
+          await withOS(cmd, async (os) => {
+            const rows = await os.workflows.stranded({ limit: filter.limit });
+            printRows(
+              o.json
+                ? toJson(rows)
+                : rows.map((r) => ({
+                    id: r.id,
+                    name: r.name,
+                    app: r.appName,
+                    version: r.appVersion,
+                    executor: r.executorId ?? '',
+                    created: formatTime(r.createdAt),
+                  })),
+              { json: o.json, columns: o.json ? undefined : STRANDED_COLUMNS },
+            );
+          });
+          return;
+        }
         await withOS(cmd, async (os) => {
           const rows = await os.workflows.list(filter);
           printRows(o.json ? toJson(rows) : rows.map(wfView), { json: o.json });
@@ -140,6 +167,9 @@ export function register(program: Command): void {
           ['output', w.output],
           ['error', w.error?.message],
           ['executor', w.executorId],
+          ['app', w.appName === null ? null : `${w.appName} ${w.appVersion}`],
+          ['moved from', w.versionMovedFrom],
+          ['moved at', w.versionMovedAt],
           ['parent', w.parentId],
           ['forked from', w.forkedFrom],
           ['recovery attempts', w.recoveryAttempts],
@@ -177,8 +207,17 @@ export function register(program: Command): void {
     .description(
       'make a cancelled or failed run pending again; a live executor with its code resumes it',
     )
-    .action(async (id: string, _o: unknown, cmd: Command) => {
+    .option(
+      '--version <version>',
+      'move the run to this deployed version of its app (recorded in its row); an executor of that version resumes it',
+    )
+    .action(async (id: string, o: { version?: string }, cmd: Command) => {
       await withOS(cmd, async (os) => {
+        if (o.version !== undefined) {
+          const old = await os.workflows.moveVersion(id, o.version);
+          print(`moved ${id} from version ${old} to ${o.version}`);
+          return;
+        }
         for (const r of await os.workflows.resume(id)) print(`resumed ${r}`);
       });
     });
