@@ -121,16 +121,16 @@ describe('queues', () => {
     const payloadOf = new Map(tasks.map((t) => [t.id, t.i]));
     // Tasks were made in batch order, one per row that did not meet an earlier one.
     expect(tasks.map((t) => t.i)).toEqual([...tasks.map((t) => t.i)].sort((a, b) => a - b));
-    const earlierKey = (i: number) => keys[i] !== null && keys.indexOf(keys[i]) < i;
-    const earlierDedup = (i: number) => dedup[i] !== null && dedup.indexOf(dedup[i]) < i;
+    const earlierKey = (i: number) => keys[i] !== null && keys.indexOf(keys[i]!) < i;
+    const earlierDedup = (i: number) => dedup[i] !== null && dedup.indexOf(dedup[i]!) < i;
     rows.forEach((r, i) => {
       const dup = earlierKey(i) || earlierDedup(i);
       expect(r.existed, `row ${i}`).toBe(dup);
       expect(r.by_key, `row ${i}`).toBe(earlierKey(i));
       const first = earlierKey(i)
-        ? keys.indexOf(keys[i])
+        ? keys.indexOf(keys[i]!)
         : earlierDedup(i)
-          ? dedup.indexOf(dedup[i])
+          ? dedup.indexOf(dedup[i]!)
           : i;
       expect(payloadOf.get(r.id), `row ${i}`).toBe(first);
     });
