@@ -27,8 +27,10 @@ async function startNode(url: string, version: string): Promise<Node> {
     DATABASE_URL: url,
     APP_VERSION: version,
     TABLEOS_HTTP_PORT: '0',
-    TABLEOS_HEARTBEAT_MS: '100',
-    TABLEOS_LEASE_MS: '600',
+    // A lease short enough for quick takeovers, long enough that a busy machine does not
+    // end a live node's lease (it would come back under a new executor id).
+    TABLEOS_HEARTBEAT_MS: '200',
+    TABLEOS_LEASE_MS: '2000',
   });
   const [, base] = await cli.waitFor(/^ {2}http {6}(http:\/\/\S+)$/m);
   const [, id] = /executor (\S+)/.exec(cli.stdout())!;
