@@ -12,3 +12,4 @@ export * from './messaging/index.js';
 export * from './scheduler/index.js';
 export * from './fs/index.js';
 export * from './http/index.js';
+export * from './serverless/index.js';

@@ -6,6 +6,8 @@ import { ConfigError } from './kernel/errors.js';
 import type { Logger } from './kernel/logger.js';
 import { httpOptionsSchema, type HttpOptions } from './http/options.js';
 import type { MessagingOptions } from './messaging/messaging.js';
+import type { ServerlessOptions } from './serverless/types.js';
+import { MAX_DAG_NODES } from './serverless/graph.js';
 import type { WorkflowsOptions } from './workflows/service.js';
 
 export interface OpenOptions extends ConfigInput {
@@ -23,12 +25,15 @@ export interface OpenOptions extends ConfigInput {
   messaging?: MessagingOptions;
   /** Options of the HTTP gateway (port, host, bodyLimit, ...). */
   http?: HttpOptions;
+  /** Options of the serverless service (queue, maxNodes, pollMs). */
+  serverless?: ServerlessOptions;
 }
 
 export interface ServiceOptions {
   workflows: WorkflowsOptions;
   messaging: MessagingOptions;
   http: HttpOptions;
+  serverless: ServerlessOptions;
 }
 
 const ms = z.number().int().positive();
@@ -39,6 +44,14 @@ const serviceSchema = z.object({
     expireEveryMs: z.number().int().nonnegative().optional(),
   }),
   http: httpOptionsSchema,
+  serverless: z.strictObject({
+    queue: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+      .optional(),
+    maxNodes: z.number().int().min(1).max(MAX_DAG_NODES).optional(),
+    pollMs: ms.optional(),
+  }),
 });
 
 export function parseOpenOptions(
@@ -52,11 +65,22 @@ export function parseOpenOptions(
   services: ServiceOptions;
   config: Config;
 } {
-  const { logger, executor, migrate, executorId, workflows, messaging, http, ...input } = options;
+  const {
+    logger,
+    executor,
+    migrate,
+    executorId,
+    workflows,
+    messaging,
+    http,
+    serverless,
+    ...input
+  } = options;
   const parsed = serviceSchema.safeParse({
     workflows: workflows ?? {},
     messaging: messaging ?? {},
     http: http ?? {},
+    serverless: serverless ?? {},
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
