@@ -140,7 +140,7 @@ export function nodes(sql: Db, id: string): Promise<NodeInfoRow[]> {
   );
 }
 
-/** The outputs of the sink nodes (no children) by node id. */
+/** The outputs of the sink nodes (no children, nothing spawned) by node id. */
 export async function sinks(sql: Db, id: string): Promise<Record<string, unknown>> {
   const rows = await queryRows<{ id: string; output: unknown }>(
     sql,
@@ -148,6 +148,8 @@ export async function sinks(sql: Db, id: string): Promise<Record<string, unknown
     `select n.id, n.output from tableos.dag_node n
       where n.dag_id = $1
         and not exists (select 1 from tableos.dag_edge e where e.dag_id = n.dag_id and e.parent = n.id)
+        -- A node that spawned a fan-in over nothing hands its place to that fan-in.
+        and not exists (select 1 from tableos.dag_node m where m.dag_id = n.dag_id and m.spawned_by = n.id)
       order by n.id`,
     [id],
   );
