@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../kernel/version.js';
 import { describeError } from './context.js';
 import * as cron from './commands/cron.js';
+import * as dag from './commands/dag.js';
 import * as fsCli from './commands/fs.js';
 import * as migrate from './commands/migrate.js';
 import * as msg from './commands/msg.js';
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // One module per top-level command, in the order of the help text.
-  for (const c of [start, sql, status, ps, migrate, wf, msg, sched, queue, cron, fsCli])
+  for (const c of [start, sql, status, ps, migrate, wf, msg, sched, queue, cron, dag, fsCli])
     c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
