@@ -325,3 +325,22 @@ $$;
 select tableos.sched_policy_add('dag_locality', 'tableos.dag_policy_locality',
   'a worker holding the task''s shard; elsewhere after tableos.dag_locality_wait()');
 select tableos.sched_queue_upsert('dag', 'dag_locality', 0, null, null, null, null, null);
+
+-- Finishes many nodes in one transaction (the group commit of procedure nodes): the dag rows
+-- are locked first, in id order, so concurrent batches over the same dags never deadlock.
+create function tableos.dag_node_finish_many(
+  p_dags text[], p_nodes text[], p_attempts integer[], p_outputs jsonb[], p_spawns jsonb[], p_fan_ins jsonb[]
+) returns text[]
+language plpgsql as $$
+declare
+  v_out text[] := '{}';
+  v_i integer;
+begin
+  perform 1 from tableos.dag d where d.id = any (p_dags) order by d.id for update;
+  for v_i in 1 .. coalesce(cardinality(p_nodes), 0) loop
+    v_out := v_out || tableos.dag_node_finish(p_dags[v_i], p_nodes[v_i], p_attempts[v_i],
+                                              p_outputs[v_i], p_spawns[v_i], p_fan_ins[v_i]);
+  end loop;
+  return v_out;
+end;
+$$;

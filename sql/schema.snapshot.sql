@@ -652,6 +652,23 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.dag_node_finish_many(p_dags text[], p_nodes text[], p_attempts integer[], p_outputs jsonb[], p_spawns jsonb[], p_fan_ins jsonb[])
+ RETURNS text[]
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_out text[] := '{}';
+  v_i integer;
+begin
+  perform 1 from tableos.dag d where d.id = any (p_dags) order by d.id for update;
+  for v_i in 1 .. coalesce(cardinality(p_nodes), 0) loop
+    v_out := v_out || tableos.dag_node_finish(p_dags[v_i], p_nodes[v_i], p_attempts[v_i],
+                                              p_outputs[v_i], p_spawns[v_i], p_fan_ins[v_i]);
+  end loop;
+  return v_out;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.dag_policy_locality(p_task task, p_candidates worker[])
  RETURNS text
  LANGUAGE sql

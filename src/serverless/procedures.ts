@@ -84,6 +84,31 @@ export async function finish(
   return row!.r;
 }
 
+/** One node's outcome for finishMany. */
+export interface Finished {
+  ref: NodeRef;
+  output: string;
+  spawn: { nodes: NodeRow[]; fanIn: NodeRow | null } | null;
+}
+
+export async function finishMany(sql: Db, items: Finished[]): Promise<string[]> {
+  const [row] = await queryRows<{ r: string[] }>(
+    sql,
+    'tableos.dag_node_finish_many',
+    `select tableos.dag_node_finish_many($1::text[], $2::text[], $3::int[], $4::text[]::jsonb[],
+       $5::text[]::jsonb[], $6::text[]::jsonb[]) r`,
+    [
+      items.map((i) => i.ref.dag),
+      items.map((i) => i.ref.node),
+      items.map((i) => String(i.ref.attempt)),
+      items.map((i) => i.output),
+      items.map((i) => (i.spawn === null ? null : JSON.stringify(i.spawn.nodes))),
+      items.map((i) => (i.spawn?.fanIn == null ? null : JSON.stringify(i.spawn.fanIn))),
+    ],
+  );
+  return row!.r;
+}
+
 export async function fail(
   sql: Db,
   ref: NodeRef,

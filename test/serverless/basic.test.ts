@@ -25,6 +25,15 @@ beforeAll(async () => {
     },
     { kind: 'procedure', memoryMb: 100 },
   );
+  s.fn(
+    'write-or-throw',
+    async (ctx, v: number) => {
+      await ctx.tx`insert into public.ledger values (${ctx.nodeId}, ${v})`;
+      if (v === 3) throw new RangeError('three is refused');
+      return v;
+    },
+    { kind: 'procedure' },
+  );
   await os.scheduler.start({ capacity: 4, memoryMb: 512, pollMs: 500 });
 });
 
@@ -132,5 +141,21 @@ describe('running graphs', () => {
     const all = await os.serverless.list();
     expect(all.map((d) => d.id)).toContain('diamond');
     expect((await os.serverless.list({ status: 'running' })).length).toBe(0);
+  });
+
+  it('rolls back only the failing node of a batch of procedure nodes', async () => {
+    const nodes = [1, 2, 3, 4, 5, 6].map((v) => ({
+      id: `b${v}`,
+      fn: 'write-or-throw',
+      args: [v],
+      onFailure: 'continue' as const,
+    }));
+    const h = await os.serverless.submit({ nodes }, { id: 'batch' });
+    expect(await h.result()).toEqual({ b1: 1, b2: 2, b3: null, b4: 4, b5: 5, b6: 6 });
+    const rows = await os.sql<{ node: string }[]>`
+      select node from public.ledger where node like 'b%' order by node`;
+    expect(rows.map((r) => r.node)).toEqual(['b1', 'b2', 'b4', 'b5', 'b6']);
+    const b3 = (await h.get()).nodes.find((n) => n.id === 'b3')!;
+    expect(b3).toMatchObject({ status: 'failed', error: 'three is refused' });
   });
 });
