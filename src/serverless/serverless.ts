@@ -5,8 +5,10 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
 import { waitUntil } from '../kernel/wait.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { TransactionSql } from '../kernel/database.js';
 import {
   DagCancelledError,
+  DagError,
   DagFailedError,
   DagInvalidError,
   DagResultTimeoutError,
@@ -49,6 +51,13 @@ export class DagHandle {
   get(): Promise<DagDetail> {
     return this.service.get(this.id);
   }
+}
+
+function checkId(id: unknown): void {
+  if (typeof id !== 'string' || !NODE_ID.test(id))
+    throw new DagInvalidError(
+      `invalid dag id ${JSON.stringify(id)}: use 1-128 letters, digits, . _ : -`,
+    );
 }
 
 export class Serverless {
@@ -110,6 +119,33 @@ export class Serverless {
       proc.submit(this.os.sql, id, this.queue, this.maxNodes, g),
     );
     return new DagHandle(r.id, r.existed, this);
+  }
+
+  /** Stores the graph in the caller's transaction (e.g. an HTTP request's exactly-once run). */
+  async submitIn(
+    tx: TransactionSql,
+    graph: DagGraph,
+    id: string = `dag-${crypto.randomUUID()}`,
+  ): Promise<{ id: string; existed: boolean }> {
+    checkId(id);
+    return proc.submit(
+      tx,
+      id,
+      this.queue,
+      this.maxNodes,
+      normalGraph(this.fns, graph, this.maxNodes),
+    );
+  }
+
+  /** What is wrong with a graph (unknown function, cycle, missing node, ...), or undefined. */
+  problemWith(graph: DagGraph): string | undefined {
+    try {
+      normalGraph(this.fns, graph, this.maxNodes);
+      return undefined;
+    } catch (err) {
+      if (err instanceof DagError) return err.message;
+      throw err;
+    }
   }
 
   handle(id: string): DagHandle {
