@@ -53,7 +53,15 @@ export class ProcedureBatch {
       this.os.sql.begin(async (tx) => {
         results = [];
         const done: proc.Finished[] = [];
+        const seen = new Set<string>();
         for (const { fn, ref, task } of items) {
+          // The same node twice in one transaction would pass its own row lock: run it once.
+          const key = JSON.stringify([ref.dag, ref.node]);
+          if (seen.has(key)) {
+            results.push({ ran: false });
+            continue;
+          }
+          seen.add(key);
           try {
             const out = await tx.savepoint(async (sp) => {
               const b = await proc.begin(sp, ref, task.workerId, task.executorId);
