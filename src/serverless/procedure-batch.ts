@@ -49,8 +49,8 @@ export class ProcedureBatch {
     let results: ProcedureResult[] = [];
     // After a lost connection the transaction runs again; nodes whose first run committed
     // are found done by dag_node_begin and skipped.
-    await this.os.retrying('serverless procedure nodes', () =>
-      this.os.sql.begin(async (tx) => {
+    await this.os.retrying('serverless procedure nodes', async () => {
+      await this.os.sql.begin(async (tx) => {
         results = [];
         const done: proc.Finished[] = [];
         const seen = new Set<string>();
@@ -78,9 +78,10 @@ export class ProcedureBatch {
         }
         faultPoint('serverless:before-finish');
         if (done.length > 0) await proc.finishMany(tx, done);
-      }),
-    );
-    for (const r of results) if (r.ran) faultPoint('serverless:node-committed');
+      });
+      // Inside the retry: a `~disconnect` here loses the answer of a committed batch.
+      for (const r of results) if (r.ran) faultPoint('serverless:node-committed');
+    });
     return results.map((value) => ({ ok: true as const, value }));
   }
 }

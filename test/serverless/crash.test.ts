@@ -117,4 +117,42 @@ describe('crash safety: SIGKILL an executor, another takes over', () => {
   it('killed at a random moment', async () => {
     await crashAndRecover({ afterMs: 20 + Math.floor(Math.random() * 300) });
   });
+
+  it('loses the answer of committed batches (~disconnect): each write once, no node twice', async () => {
+    const url = await createTestDatabase();
+    const os = await openTestOS({ databaseUrl: url, executor: false });
+    await os.sql`create table public.effects (node text not null, pid int not null)`;
+    registerCrashFunctions(os, undefined);
+    const log = path.join(fs.mkdtempSync(path.join(os_.tmpdir(), 'dag-lost-')), 'starts.log');
+    fs.writeFileSync(log, '');
+    const only = executor(url, log, 'serverless:node-committed@2~disconnect');
+    await ready(only);
+    const writers = Array.from({ length: WRITERS }, (_, i) => `w${i}`);
+    const h = await os.serverless.submit(
+      {
+        nodes: [
+          { id: 'seed', fn: 'seed', args: [10] },
+          ...writers.map((id, i) => ({ id, fn: 'write', args: [i + 1] })),
+          { id: 'total', fn: 'total' },
+        ],
+        edges: [
+          ...writers.map((w) => ['seed', w] as [string, string]),
+          ...writers.map((w) => [w, 'total'] as [string, string]),
+        ],
+      },
+      { id: 'lost' },
+    );
+    try {
+      expect(await h.result({ timeoutMs: 30_000 })).toEqual({ total: 210 });
+    } finally {
+      only.child.kill('SIGKILL');
+      await only.exited;
+    }
+    const [e] = await os.sql<{ rows: number; nodes: number }[]>`
+      select count(*)::int rows, count(distinct node)::int nodes from public.effects`;
+    expect(e).toEqual({ rows: WRITERS + 1, nodes: WRITERS + 1 });
+    // Every node's function ran once: the retry found the committed batch and ran nothing.
+    const starts = fs.readFileSync(log, 'utf8').trim().split('\n');
+    expect(starts.length).toBe(WRITERS + 2);
+  });
 });
