@@ -1,5 +1,5 @@
--- 0091_dag_procedures: submit, run, finish, fail, cancel and time out graphs; the dag queue
--- and its locality policy with a bounded wait.
+-- 0091_dag_procedures: submit, run, finish, fail, cancel and time out graphs; the locality
+-- policy of the queue graphs run on (made by the first submit), with a bounded wait.
 
 -- Refuses nodes that ask for more memory than any live worker of the queue's partition has
 -- in total (such a node could never start). With no live worker there is nothing to check.
@@ -53,6 +53,10 @@ begin
   if v_n > p_max_nodes then
     perform tableos.raise_error('TABLEOS_DAG_TOO_LARGE',
       format('the graph has %s nodes; at most %s are allowed', v_n, p_max_nodes));
+  end if;
+  -- The first graph on a queue makes it, with the dag_locality policy.
+  if not exists (select 1 from tableos.queue q where q.name = p_queue) then
+    perform tableos.sched_queue_upsert(p_queue, 'dag_locality', 0, null, null, null, null, null);
   end if;
   perform tableos.dag_check_memory(p_queue, p_nodes);
   insert into tableos.dag as d (id, graph_hash, queue, node_count, remaining, max_nodes, deadline)
@@ -324,7 +328,6 @@ $$;
 
 select tableos.sched_policy_add('dag_locality', 'tableos.dag_policy_locality',
   'a worker holding the task''s shard; elsewhere after tableos.dag_locality_wait()');
-select tableos.sched_queue_upsert('dag', 'dag_locality', 0, null, null, null, null, null);
 
 -- Finishes many nodes in one transaction (the group commit of procedure nodes): the dag rows
 -- are locked first, in id order, so concurrent batches over the same dags never deadlock.

@@ -778,6 +778,10 @@ begin
     perform tableos.raise_error('TABLEOS_DAG_TOO_LARGE',
       format('the graph has %s nodes; at most %s are allowed', v_n, p_max_nodes));
   end if;
+  -- The first graph on a queue makes it, with the dag_locality policy.
+  if not exists (select 1 from tableos.queue q where q.name = p_queue) then
+    perform tableos.sched_queue_upsert(p_queue, 'dag_locality', 0, null, null, null, null, null);
+  end if;
   perform tableos.dag_check_memory(p_queue, p_nodes);
   insert into tableos.dag as d (id, graph_hash, queue, node_count, remaining, max_nodes, deadline)
   values (p_id, p_hash, p_queue, v_n, v_n, p_max_nodes, p_deadline)

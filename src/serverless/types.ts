@@ -127,7 +127,7 @@ export interface DagDetail extends DagInfo {
 }
 
 export interface ServerlessOptions {
-  /** Scheduler queue of the nodes' tasks (default `dag`, made by the migrations). */
+  /** Scheduler queue of the nodes' tasks (default `dag`; made by the first submit when missing). */
   queue?: string;
   /** Most nodes a graph may have, dynamic ones included (default and at most MAX_DAG_NODES). */
   maxNodes?: number;
