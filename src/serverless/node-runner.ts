@@ -11,7 +11,7 @@ import type { Logger } from '../kernel/logger.js';
 import { PG, pgCode } from '../kernel/pg-codes.js';
 import { isConnectionLoss } from '../kernel/reconnect.js';
 import type { TaskInfo } from '../scheduler/types.js';
-import { DagInvalidError, DagOutputError } from './errors.js';
+import { DagError } from './errors.js';
 import { nodeContext, nodeOutcome } from './node-context.js';
 import { ProcedureBatch } from './procedure-batch.js';
 import * as proc from './procedures.js';
@@ -94,9 +94,10 @@ export class NodeRunner {
     faultPoint('serverless:node-committed');
   }
 
-  /** Records a failed attempt (retried by the node's policy, unless the output was bad). */
+  /** Records a failed attempt (retried by the node's policy, unless its output or spawn was bad). */
   private async failed(ref: proc.NodeRef, err: unknown): Promise<void> {
-    const retryable = !(err instanceof DagOutputError || err instanceof DagInvalidError);
+    // A bad output or spawn fails the same way again: no retries for it.
+    const retryable = !(err instanceof DagError);
     const text = (errorMessage(err) || 'error').slice(0, MAX_ERROR);
     this.log.debug(
       { dag: ref.dag, node: ref.node, attempt: ref.attempt, err: text },

@@ -210,7 +210,8 @@ export class Serverless {
     return this.os.retrying('tableos.dag_node', () => proc.sinks(this.os.sql, id));
   }
 
+  /** Lets procedure batches in flight commit; the scheduler, closed next, drains the rest. */
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.runner.drained();
   }
 }
