@@ -552,6 +552,23 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION tableos.dag_node_begin_many(p_dags text[], p_nodes text[], p_attempts integer[], p_workers text[], p_executors text[])
+ RETURNS TABLE(ord integer, runnable boolean, status text, args jsonb, inputs jsonb, parents jsonb)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v record;
+begin
+  for v in
+    select u.d, u.n, u.a, u.w, u.e, u.o
+      from unnest(p_dags, p_nodes, p_attempts, p_workers, p_executors) with ordinality u(d, n, a, w, e, o)
+     order by u.d, u.n
+  loop
+    return query select v.o::integer, b.* from tableos.dag_node_begin(v.d, v.n, v.a, v.w, v.e) b;
+  end loop;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION tableos.dag_node_fail(p_dag text, p_node text, p_attempt integer, p_error text, p_retryable boolean)
  RETURNS text
  LANGUAGE plpgsql

@@ -49,10 +49,10 @@ export class NodeRunner {
     for (let i = 0; ; i++) {
       let err: unknown;
       try {
-        const r = await this.batch.push({ fn, ref, task });
-        if (r.ran || !('failed' in r)) return;
-        err = r.failed;
+        await this.batch.push({ fn, ref, task });
+        return;
       } catch (e) {
+        // Alone in its batch by then: the error is this node's own.
         if (e instanceof DatabaseUnavailableError || isConnectionLoss(e)) throw e;
         err = e;
       }

@@ -1,11 +1,10 @@
 // Group commit of procedure nodes: the nodes ready on this executor while a batch is in
-// flight run together in the next transaction, each in a savepoint (so one node's error
-// rolls back only its own writes), and all are recorded, their children made ready, by one
-// statement before the one COMMIT. Each node's writes still commit with its own record.
+// flight run together in the next transaction: one statement starts them all, their
+// functions run one after the other, one statement records them all (making their children
+// ready) before the one COMMIT. Each node's writes still commit with its own record.
 import { Batcher, type BatchOutcome } from '../kernel/batcher.js';
 import { faultPoint } from '../kernel/fault.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { isConnectionLoss } from '../kernel/reconnect.js';
 import type { TaskInfo } from '../scheduler/types.js';
 import { nodeContext, nodeOutcome } from './node-context.js';
 import * as proc from './procedures.js';
@@ -17,8 +16,8 @@ export interface ProcedureItem {
   task: TaskInfo;
 }
 
-/** ran: committed with its record; skipped: nothing to do; failed: its own error, rolled back. */
-export type ProcedureResult = { ran: true } | { ran: false; failed?: unknown };
+/** ran: committed with its record; else there was nothing to do (done, stopped, elsewhere). */
+export type ProcedureResult = { ran: boolean };
 
 export class ProcedureBatch {
   private readonly batcher: Batcher<ProcedureItem, ProcedureResult>;
@@ -27,7 +26,7 @@ export class ProcedureBatch {
     private readonly os: Kernel,
     private readonly fns: FnRegistry,
   ) {
-    // A failed statement (a spawn refused in SQL) runs each node alone, so it fails only its own.
+    // A failed batch (a node's error, a spawn refused in SQL) runs each node alone.
     this.batcher = Batcher.settling((items) => this.run(items), {
       maxBatch: 64,
       maxInFlight: 4,
@@ -48,33 +47,36 @@ export class ProcedureBatch {
   private async run(items: ProcedureItem[]): Promise<BatchOutcome<ProcedureResult>[]> {
     let results: ProcedureResult[] = [];
     // After a lost connection the transaction runs again; nodes whose first run committed
-    // are found done by dag_node_begin and skipped.
+    // are found done by dag_node_begin and skipped. A node's own error rolls the whole batch
+    // back; the batcher then runs each node alone, so it fails only itself.
     await this.os.retrying('serverless procedure nodes', async () => {
       await this.os.sql.begin(async (tx) => {
-        results = [];
-        const done: proc.Finished[] = [];
+        results = items.map(() => ({ ran: false }));
+        // The same node twice in one transaction would pass its own row lock: run it once.
         const seen = new Set<string>();
-        for (const { fn, ref, task } of items) {
-          // The same node twice in one transaction would pass its own row lock: run it once.
-          const key = JSON.stringify([ref.dag, ref.node]);
-          if (seen.has(key)) {
-            results.push({ ran: false });
-            continue;
-          }
+        const first = items.flatMap((it, i) => {
+          const key = JSON.stringify([it.ref.dag, it.ref.node]);
+          if (seen.has(key)) return [];
           seen.add(key);
-          try {
-            const out = await tx.savepoint(async (sp) => {
-              const b = await proc.begin(sp, ref, task.workerId, task.executorId);
-              if (!b.runnable) return undefined;
-              faultPoint('serverless:node-begun');
-              return nodeOutcome(this.fns, ref, await fn.impl(nodeContext(ref, b, sp), ...b.args));
-            });
-            if (out !== undefined) done.push({ ref, ...out });
-            results.push({ ran: out !== undefined });
-          } catch (err) {
-            if (isConnectionLoss(err)) throw err;
-            results.push({ ran: false, failed: err });
-          }
+          return [i];
+        });
+        const begun = await proc.beginMany(
+          tx,
+          first.map((i) => ({
+            ref: items[i]!.ref,
+            worker: items[i]!.task.workerId,
+            executor: items[i]!.task.executorId,
+          })),
+        );
+        const done: proc.Finished[] = [];
+        for (const [k, i] of first.entries()) {
+          const b = begun[k]!;
+          if (!b.runnable) continue;
+          const { fn, ref } = items[i]!;
+          faultPoint('serverless:node-begun');
+          const out = nodeOutcome(this.fns, ref, await fn.impl(nodeContext(ref, b, tx), ...b.args));
+          done.push({ ref, ...out });
+          results[i] = { ran: true };
         }
         faultPoint('serverless:before-finish');
         if (done.length > 0) await proc.finishMany(tx, done);

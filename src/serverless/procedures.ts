@@ -62,6 +62,28 @@ export async function begin(
   return row!;
 }
 
+/** Starts many nodes in one statement; the answers in the order of refs. */
+export async function beginMany(
+  sql: Db,
+  items: { ref: NodeRef; worker: string | null; executor: string | null }[],
+): Promise<Begun[]> {
+  const rows = await queryRows<Begun & { ord: number }>(
+    sql,
+    'tableos.dag_node_begin_many',
+    'select * from tableos.dag_node_begin_many($1::text[], $2::text[], $3::int[], $4::text[], $5::text[])',
+    [
+      items.map((i) => i.ref.dag),
+      items.map((i) => i.ref.node),
+      items.map((i) => String(i.ref.attempt)),
+      items.map((i) => i.worker),
+      items.map((i) => i.executor),
+    ],
+  );
+  const out: Begun[] = [];
+  for (const r of rows) out[r.ord - 1] = r;
+  return out;
+}
+
 export async function finish(
   sql: Db,
   ref: NodeRef,
