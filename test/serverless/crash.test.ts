@@ -5,13 +5,26 @@ import fs from 'node:fs';
 import os_ from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, openTestOS } from '../support/db.js';
 import { startFixture, type RunningFixture } from '../support/spawn.js';
 import { registerCrashFunctions } from './fixtures/functions.js';
 
 const EXECUTOR = fileURLToPath(new URL('./fixtures/executor.ts', import.meta.url));
 const WRITERS = 6;
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A file the executors append their starts to, removed after the file's tests. */
+function startsLog(): string {
+  const dir = fs.mkdtempSync(path.join(os_.tmpdir(), 'dag-crash-'));
+  dirs.push(dir);
+  const log = path.join(dir, 'starts.log');
+  fs.writeFileSync(log, '');
+  return log;
+}
 
 function executor(url: string, log: string, fault?: string): RunningFixture {
   return startFixture(EXECUTOR, {
@@ -39,8 +52,7 @@ async function crashAndRecover(kill: { fault?: string; afterMs?: number }) {
   const os = await openTestOS({ databaseUrl: url, executor: false });
   await os.sql`create table public.effects (node text not null, pid int not null)`;
   registerCrashFunctions(os, undefined);
-  const log = path.join(fs.mkdtempSync(path.join(os_.tmpdir(), 'dag-crash-')), 'starts.log');
-  fs.writeFileSync(log, '');
+  const log = startsLog();
 
   const first = executor(url, log, kill.fault);
   await ready(first);
@@ -123,8 +135,7 @@ describe('crash safety: SIGKILL an executor, another takes over', () => {
     const os = await openTestOS({ databaseUrl: url, executor: false });
     await os.sql`create table public.effects (node text not null, pid int not null)`;
     registerCrashFunctions(os, undefined);
-    const log = path.join(fs.mkdtempSync(path.join(os_.tmpdir(), 'dag-lost-')), 'starts.log');
-    fs.writeFileSync(log, '');
+    const log = startsLog();
     const only = executor(url, log, 'serverless:node-committed@2~disconnect');
     await ready(only);
     const writers = Array.from({ length: WRITERS }, (_, i) => `w${i}`);
