@@ -40,6 +40,71 @@ create table tableos.cron (
   constraint cron_queue_fkey FOREIGN KEY (queue) REFERENCES queue(name)
 );
 
+create table tableos.dag (
+  id text not null,
+  graph_hash text not null,
+  queue text not null,
+  status text not null default 'running'::text,
+  node_count integer not null,
+  remaining integer not null,
+  max_nodes integer not null,
+  deadline timestamp with time zone,
+  error text,
+  created_at timestamp with time zone not null default now(),
+  finished_at timestamp with time zone,
+  constraint dag_id_check CHECK ((id ~ '^[A-Za-z0-9._:-]{1,128}$'::text)),
+  constraint dag_node_count_check CHECK ((node_count > 0)),
+  constraint dag_pkey PRIMARY KEY (id),
+  constraint dag_remaining_check CHECK ((remaining >= 0)),
+  constraint dag_status_check CHECK ((status = ANY (ARRAY['running'::text, 'done'::text, 'failed'::text, 'cancelled'::text, 'timed_out'::text])))
+);
+
+create table tableos.dag_edge (
+  dag_id text not null,
+  parent text not null,
+  child text not null,
+  "position" integer not null,
+  constraint dag_edge_dag_id_child_fkey FOREIGN KEY (dag_id, child) REFERENCES dag_node(dag_id, id) ON DELETE CASCADE,
+  constraint dag_edge_dag_id_parent_child_key UNIQUE (dag_id, parent, child),
+  constraint dag_edge_dag_id_parent_fkey FOREIGN KEY (dag_id, parent) REFERENCES dag_node(dag_id, id) ON DELETE CASCADE,
+  constraint dag_edge_pkey PRIMARY KEY (dag_id, child, "position")
+);
+
+create table tableos.dag_node (
+  dag_id text not null,
+  id text not null,
+  fn text not null,
+  kind text not null,
+  args jsonb not null default '[]'::jsonb,
+  status text not null default 'waiting'::text,
+  waiting_on integer not null,
+  memory_mb integer not null default 0,
+  locality_key text,
+  max_attempts integer not null default 1,
+  backoff_ms integer not null default 500,
+  on_failure text not null default 'fail'::text,
+  attempts integer not null default 0,
+  task_id bigint,
+  worker_id text,
+  executor_id text,
+  output jsonb,
+  error text,
+  spawned_by text,
+  ready_at timestamp with time zone,
+  started_at timestamp with time zone,
+  finished_at timestamp with time zone,
+  constraint dag_node_backoff_ms_check CHECK ((backoff_ms >= 0)),
+  constraint dag_node_dag_id_fkey FOREIGN KEY (dag_id) REFERENCES dag(id) ON DELETE CASCADE,
+  constraint dag_node_id_check CHECK (((id ~ '^[A-Za-z0-9._:/-]+$'::text) AND (length(id) <= 512))),
+  constraint dag_node_kind_check CHECK ((kind = ANY (ARRAY['procedure'::text, 'step'::text]))),
+  constraint dag_node_max_attempts_check CHECK ((max_attempts > 0)),
+  constraint dag_node_memory_mb_check CHECK ((memory_mb >= 0)),
+  constraint dag_node_on_failure_check CHECK ((on_failure = ANY (ARRAY['fail'::text, 'continue'::text]))),
+  constraint dag_node_pkey PRIMARY KEY (dag_id, id),
+  constraint dag_node_status_check CHECK ((status = ANY (ARRAY['waiting'::text, 'ready'::text, 'running'::text, 'done'::text, 'failed'::text, 'cancelled'::text]))),
+  constraint dag_node_waiting_on_check CHECK ((waiting_on >= 0))
+);
+
 create table tableos.executor (
   id text not null,
   host text not null,
@@ -347,6 +412,8 @@ create table tableos.workflow_event (
   constraint workflow_event_pkey PRIMARY KEY (workflow_id, key)
 );
 
+CREATE INDEX dag_edge_parent_idx ON tableos.dag_edge USING btree (dag_id, parent);
+CREATE INDEX dag_running_idx ON tableos.dag USING btree (created_at) WHERE (status = 'running'::text);
 CREATE INDEX executor_alive_lease_idx ON tableos.executor USING btree (lease_until) WHERE (status = 'alive'::text);
 CREATE INDEX fs_dirent_ino_idx ON tableos.fs_dirent USING btree (ino);
 CREATE INDEX fs_dirent_path_idx ON tableos.fs_dirent USING btree (path);
@@ -419,6 +486,450 @@ begin
                  from tableos.app a where a.name = p_name and a.version = p_version;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_cancel(p_id text, p_status text DEFAULT 'cancelled'::text, p_reason text DEFAULT 'cancelled'::text)
+ RETURNS dag
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v tableos.dag;
+begin
+  select * into v from tableos.dag where id = p_id for update;
+  if not found then
+    perform tableos.raise_error('TABLEOS_DAG_NOT_FOUND', format('no dag with id %s', to_json(p_id)));
+  end if;
+  if v.status = 'running' then
+    perform tableos.dag_stop(p_id, p_status, p_reason);
+    select * into v from tableos.dag where id = p_id;
+  end if;
+  return v;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_check_memory(p_queue text, p_nodes jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_max integer;
+  v_bad text;
+begin
+  select max(coalesce(w.mem_total_mb, 2147483647)) into v_max
+    from tableos.worker w join tableos.queue q on q.partition = w.partition
+   where q.name = p_queue and w.status = 'alive';
+  if v_max is null then
+    return;
+  end if;
+  select string_agg(format('%s (%s MB)', to_json(x->>'id'), x->>'memory_mb'), ', ') into v_bad
+    from jsonb_array_elements(p_nodes) x where (x->>'memory_mb')::integer > v_max;
+  if v_bad is not null then
+    perform tableos.raise_error('TABLEOS_DAG_MEMORY',
+      format('nodes %s ask for more memory than any worker has (the largest offers %s MB); lower memoryMb or start a worker with more', v_bad, v_max));
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_enqueue(p_dag dag, p_nodes text[], p_run_at timestamp with time zone)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_rows record;
+begin
+  select array_agg(p_dag.queue order by n.id) q,
+         array_agg(tableos.dag_task_kind(n.fn) order by n.id) k,
+         array_agg(jsonb_build_object('dag', n.dag_id, 'node', n.id, 'attempt', n.attempts) order by n.id) p,
+         array_agg(0 order by n.id) pr,
+         array_agg(p_run_at order by n.id) ra,
+         array_agg(n.memory_mb order by n.id) m,
+         array_agg(n.locality_key order by n.id) l,
+         array_agg(null::text order by n.id) pk,
+         array_agg(null::text order by n.id) dd,
+         -- A handler that loses the database past the reconnect deadline is run again.
+         array_agg(3 order by n.id) ma,
+         array_agg('dag/' || n.dag_id || '/' || n.id || '/' || n.attempts order by n.id) ky,
+         array_agg(n.id order by n.id) ids
+    into v_rows
+    from tableos.dag_node n where n.dag_id = p_dag.id and n.id = any (p_nodes);
+  if v_rows.ids is null then
+    return;
+  end if;
+  with t as (
+    select * from tableos.sched_enqueue(v_rows.q, v_rows.k, v_rows.p, v_rows.pr, v_rows.ra, v_rows.m,
+                                        v_rows.l, v_rows.pk, v_rows.dd, v_rows.ma, v_rows.ky)
+  )
+  update tableos.dag_node n set task_id = t.id
+    from t join unnest(v_rows.ids) with ordinality u(id, ord) on u.ord = t.ord
+   where n.dag_id = p_dag.id and n.id = u.id;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_get(p_id text)
+ RETURNS dag
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  v tableos.dag;
+begin
+  select * into v from tableos.dag where id = p_id;
+  if not found then
+    perform tableos.raise_error('TABLEOS_DAG_NOT_FOUND', format('no dag with id %s', to_json(p_id)));
+  end if;
+  return v;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_locality_wait()
+ RETURNS interval
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$ select interval '500 milliseconds' $function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_make_ready(p_dag dag, p_nodes text[])
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_ids text[];
+  v_n integer;
+begin
+  with r as (
+    update tableos.dag_node n
+       set status = 'ready', attempts = 1, ready_at = clock_timestamp()
+     where n.dag_id = p_dag.id and n.id = any (p_nodes) and n.status = 'waiting' and n.waiting_on = 0
+    returning n.id
+  )
+  select array_agg(r.id order by r.id) into v_ids from r;
+  v_n := coalesce(cardinality(v_ids), 0);
+  if v_n > 0 then
+    perform tableos.dag_enqueue(p_dag, v_ids, null);
+  end if;
+  return v_n;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_node_begin(p_dag text, p_node text, p_attempt integer, p_worker text, p_executor text)
+ RETURNS TABLE(runnable boolean, status text, args jsonb, inputs jsonb, parents jsonb)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_n tableos.dag_node;
+  v_d tableos.dag;
+begin
+  select * into v_n from tableos.dag_node n where n.dag_id = p_dag and n.id = p_node for update;
+  if not found then
+    return query select false, 'missing'::text, null::jsonb, null::jsonb, null::jsonb;
+    return;
+  end if;
+  select * into v_d from tableos.dag d where d.id = p_dag;
+  if v_n.status not in ('ready', 'running') or v_n.attempts <> p_attempt then
+    return query select false, v_n.status, null::jsonb, null::jsonb, null::jsonb;
+    return;
+  end if;
+  if v_d.status <> 'running' or v_d.deadline <= clock_timestamp() then
+    if v_d.status <> 'running' then
+      update tableos.dag_node n set status = 'cancelled', finished_at = clock_timestamp()
+       where n.dag_id = p_dag and n.id = p_node;
+    end if;
+    return query select false, 'cancelled'::text, null::jsonb, null::jsonb, null::jsonb;
+    return;
+  end if;
+  update tableos.dag_node n
+     set status = 'running', started_at = clock_timestamp(), worker_id = p_worker, executor_id = p_executor
+   where n.dag_id = p_dag and n.id = p_node;
+  return query
+    select true, 'running'::text, v_n.args,
+           coalesce(jsonb_agg(coalesce(p.output, 'null'::jsonb) order by e.position), '[]'),
+           coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'status', p.status, 'error', p.error)
+                              order by e.position), '[]')
+      from tableos.dag_edge e join tableos.dag_node p on p.dag_id = e.dag_id and p.id = e.parent
+     where e.dag_id = p_dag and e.child = p_node;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_node_begin_many(p_dags text[], p_nodes text[], p_attempts integer[], p_workers text[], p_executors text[])
+ RETURNS TABLE(ord integer, runnable boolean, status text, args jsonb, inputs jsonb, parents jsonb)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v record;
+begin
+  for v in
+    select u.d, u.n, u.a, u.w, u.e, u.o
+      from unnest(p_dags, p_nodes, p_attempts, p_workers, p_executors) with ordinality u(d, n, a, w, e, o)
+     order by u.d, u.n
+  loop
+    return query select v.o::integer, b.* from tableos.dag_node_begin(v.d, v.n, v.a, v.w, v.e) b;
+  end loop;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_node_fail(p_dag text, p_node text, p_attempt integer, p_error text, p_retryable boolean)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_n tableos.dag_node;
+  v_d tableos.dag;
+begin
+  select * into v_n from tableos.dag_node n where n.dag_id = p_dag and n.id = p_node for update;
+  if not found or v_n.status not in ('ready', 'running') or v_n.attempts <> p_attempt then
+    return 'stale';
+  end if;
+  select * into v_d from tableos.dag d where d.id = p_dag for update;
+  if v_d.status = 'running' and p_retryable and v_n.attempts < v_n.max_attempts then
+    update tableos.dag_node n
+       set status = 'ready', attempts = n.attempts + 1, error = p_error, ready_at = clock_timestamp(),
+           worker_id = null, executor_id = null
+     where n.dag_id = p_dag and n.id = p_node;
+    perform tableos.dag_enqueue(v_d, array[p_node],
+      clock_timestamp() + make_interval(secs => least(60, v_n.backoff_ms / 1000.0 * 2 ^ (v_n.attempts - 1))));
+    return 'retry';
+  end if;
+  update tableos.dag_node n set status = 'failed', error = p_error, finished_at = clock_timestamp()
+   where n.dag_id = p_dag and n.id = p_node;
+  if v_d.status <> 'running' then
+    return 'failed';
+  end if;
+  if v_n.on_failure = 'continue' then
+    perform tableos.dag_release_children(v_d, p_node);
+    perform tableos.dag_settle(p_dag);
+  else
+    perform tableos.dag_stop(p_dag, 'failed', format('node %s failed: %s', to_json(p_node), p_error));
+  end if;
+  return 'failed';
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_node_finish(p_dag text, p_node text, p_attempt integer, p_output jsonb, p_spawn jsonb, p_fan_in jsonb)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_n tableos.dag_node;
+  v_d tableos.dag;
+  v_k integer;
+  v_fan text;
+begin
+  select * into v_n from tableos.dag_node n where n.dag_id = p_dag and n.id = p_node for update;
+  if not found or v_n.status <> 'running' or v_n.attempts <> p_attempt then
+    return 'stale';
+  end if;
+  select * into v_d from tableos.dag d where d.id = p_dag for update;
+  update tableos.dag_node n
+     set status = 'done', output = p_output, error = null, finished_at = clock_timestamp()
+   where n.dag_id = p_dag and n.id = p_node;
+  if p_spawn is not null and v_d.status = 'running' then
+    v_k := jsonb_array_length(p_spawn) + case when p_fan_in is null then 0 else 1 end;
+    if v_d.node_count + v_k > v_d.max_nodes then
+      perform tableos.raise_error('TABLEOS_DAG_TOO_LARGE',
+        format('node %s would grow dag %s to %s nodes; at most %s are allowed',
+               to_json(p_node), to_json(p_dag), v_d.node_count + v_k, v_d.max_nodes));
+    end if;
+    perform tableos.dag_check_memory(v_d.queue,
+      p_spawn || case when p_fan_in is null then '[]'::jsonb else jsonb_build_array(p_fan_in) end);
+    insert into tableos.dag_node (dag_id, id, fn, kind, args, memory_mb, locality_key, max_attempts,
+                                  backoff_ms, on_failure, waiting_on, spawned_by)
+    select p_dag, p_node || '/' || (x->>'id'), x->>'fn', x->>'kind', coalesce(x->'args', '[]'),
+           (x->>'memory_mb')::integer, x->>'locality_key', (x->>'max_attempts')::integer,
+           (x->>'backoff_ms')::integer, x->>'on_failure', 1, p_node
+      from jsonb_array_elements(p_spawn) x;
+    if p_fan_in is not null then
+      v_fan := p_node || '/' || (p_fan_in->>'id');
+      insert into tableos.dag_node (dag_id, id, fn, kind, args, memory_mb, locality_key, max_attempts,
+                                    backoff_ms, on_failure, waiting_on, spawned_by)
+      values (p_dag, v_fan, p_fan_in->>'fn', p_fan_in->>'kind', coalesce(p_fan_in->'args', '[]'),
+              (p_fan_in->>'memory_mb')::integer, p_fan_in->>'locality_key',
+              (p_fan_in->>'max_attempts')::integer, (p_fan_in->>'backoff_ms')::integer,
+              p_fan_in->>'on_failure', jsonb_array_length(p_spawn), p_node);
+      -- The fan-in stands in for this node towards its children.
+      update tableos.dag_edge e set parent = v_fan where e.dag_id = p_dag and e.parent = p_node;
+      insert into tableos.dag_edge (dag_id, parent, child, position)
+      select p_dag, p_node || '/' || (x->>'id'), v_fan, (o - 1)::integer
+        from jsonb_array_elements(p_spawn) with ordinality s(x, o);
+    end if;
+    insert into tableos.dag_edge (dag_id, parent, child, position)
+    select p_dag, p_node, p_node || '/' || (x->>'id'), 0 from jsonb_array_elements(p_spawn) x;
+    update tableos.dag d set node_count = d.node_count + v_k, remaining = d.remaining + v_k
+     where d.id = p_dag;
+    perform tableos.dag_release_children(v_d, p_node);
+    if v_fan is not null then
+      perform tableos.dag_make_ready(v_d, array[v_fan]);
+    end if;
+  else
+    perform tableos.dag_release_children(v_d, p_node);
+  end if;
+  perform tableos.dag_settle(p_dag);
+  return 'done';
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_node_finish_many(p_dags text[], p_nodes text[], p_attempts integer[], p_outputs jsonb[], p_spawns jsonb[], p_fan_ins jsonb[])
+ RETURNS text[]
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_out text[] := '{}';
+  v_i integer;
+begin
+  perform 1 from tableos.dag d where d.id = any (p_dags) order by d.id for update;
+  for v_i in 1 .. coalesce(cardinality(p_nodes), 0) loop
+    v_out := v_out || tableos.dag_node_finish(p_dags[v_i], p_nodes[v_i], p_attempts[v_i],
+                                              p_outputs[v_i], p_spawns[v_i], p_fan_ins[v_i]);
+  end loop;
+  return v_out;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_policy_locality(p_task task, p_candidates worker[])
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select c.id from unnest(p_candidates) c
+   where p_task.locality_key is null
+      or p_task.locality_key = any (c.shards)
+      or p_task.run_at + tableos.dag_locality_wait() <= clock_timestamp()
+      or not exists (select 1 from tableos.worker w
+                      where w.status = 'alive' and w.partition = c.partition
+                        and p_task.locality_key = any (w.shards))
+   order by coalesce(p_task.locality_key = any (c.shards), false) desc,
+            c.running::float8 / c.capacity, c.seq
+   limit 1
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_release_children(p_dag dag, p_node text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_children text[];
+begin
+  with c as (
+    update tableos.dag_node n set waiting_on = n.waiting_on - 1
+      from tableos.dag_edge e
+     where e.dag_id = p_dag.id and e.parent = p_node and n.dag_id = e.dag_id and n.id = e.child
+       and n.status = 'waiting'
+    returning n.id, n.waiting_on
+  )
+  select array_agg(c.id) filter (where c.waiting_on = 0) into v_children from c;
+  if p_dag.status = 'running' and v_children is not null then
+    perform tableos.dag_make_ready(p_dag, v_children);
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_settle(p_dag text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+begin
+  update tableos.dag set remaining = remaining - 1 where id = p_dag;
+  update tableos.dag set status = 'done', finished_at = clock_timestamp()
+   where id = p_dag and status = 'running' and remaining = 0;
+  if found then
+    perform pg_notify('tableos_dag', p_dag);
+  end if;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_stop(p_dag text, p_status text, p_reason text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_tasks bigint[];
+  v_t bigint;
+begin
+  update tableos.dag set status = p_status, error = p_reason, finished_at = clock_timestamp()
+   where id = p_dag;
+  with c as (
+    select n.dag_id, n.id from tableos.dag_node n
+     where n.dag_id = p_dag and n.status in ('waiting', 'ready')
+     for update skip locked
+  ), u as (
+    update tableos.dag_node n set status = 'cancelled', finished_at = clock_timestamp()
+      from c where n.dag_id = c.dag_id and n.id = c.id
+    returning n.task_id
+  )
+  select array_agg(u.task_id) into v_tasks from u where u.task_id is not null;
+  foreach v_t in array coalesce(v_tasks, '{}') loop
+    begin
+      perform tableos.sched_cancel(v_t);
+    exception when others then
+      -- Placed meanwhile: its handler finds the dag stopped and does nothing.
+      null;
+    end;
+  end loop;
+  perform pg_notify('tableos_dag', p_dag);
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_submit(p_id text, p_hash text, p_queue text, p_max_nodes integer, p_deadline timestamp with time zone, p_nodes jsonb, p_edges jsonb)
+ RETURNS TABLE(id text, existed boolean)
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_old tableos.dag;
+  v_dag tableos.dag;
+  v_n integer := jsonb_array_length(p_nodes);
+begin
+  select * into v_old from tableos.dag d where d.id = p_id;
+  if found then
+    if v_old.graph_hash <> p_hash then
+      perform tableos.raise_error('TABLEOS_DAG_CONFLICT',
+        format('dag %s exists with another graph; submit a different graph under a new id', to_json(p_id)));
+    end if;
+    return query select p_id, true;
+    return;
+  end if;
+  if v_n = 0 then
+    perform tableos.raise_error('TABLEOS_DAG_INVALID', 'a graph needs at least one node');
+  end if;
+  if v_n > p_max_nodes then
+    perform tableos.raise_error('TABLEOS_DAG_TOO_LARGE',
+      format('the graph has %s nodes; at most %s are allowed', v_n, p_max_nodes));
+  end if;
+  -- The first graph on a queue makes it, with the dag_locality policy.
+  if not exists (select 1 from tableos.queue q where q.name = p_queue) then
+    perform tableos.sched_queue_upsert(p_queue, 'dag_locality', 0, null, null, null, null, null);
+  end if;
+  perform tableos.dag_check_memory(p_queue, p_nodes);
+  insert into tableos.dag as d (id, graph_hash, queue, node_count, remaining, max_nodes, deadline)
+  values (p_id, p_hash, p_queue, v_n, v_n, p_max_nodes, p_deadline)
+  on conflict on constraint dag_pkey do nothing
+  returning * into v_dag;
+  if v_dag.id is null then
+    -- A concurrent submit of the same id committed first: answer as a second call would.
+    return query select * from tableos.dag_submit(p_id, p_hash, p_queue, p_max_nodes, p_deadline, p_nodes, p_edges);
+    return;
+  end if;
+  insert into tableos.dag_node (dag_id, id, fn, kind, args, memory_mb, locality_key, max_attempts,
+                                backoff_ms, on_failure, waiting_on)
+  select p_id, x->>'id', x->>'fn', x->>'kind', coalesce(x->'args', '[]'), (x->>'memory_mb')::integer,
+         x->>'locality_key', (x->>'max_attempts')::integer, (x->>'backoff_ms')::integer,
+         x->>'on_failure',
+         (select count(*) from jsonb_array_elements(p_edges) e where e->>1 = x->>'id')
+    from jsonb_array_elements(p_nodes) x;
+  insert into tableos.dag_edge (dag_id, parent, child, position)
+  select p_id, e->>0, e->>1, (e->>2)::integer from jsonb_array_elements(p_edges) e;
+  perform tableos.dag_make_ready(v_dag,
+    array(select n.id from tableos.dag_node n where n.dag_id = p_id and n.waiting_on = 0));
+  if p_deadline is not null then
+    perform tableos.sched_enqueue(array[p_queue], array['dag.timeout'],
+      array[jsonb_build_object('dag', p_id)], array[0], array[p_deadline], array[0], array[null::text],
+      array[null::text], array[null::text], array[3], array['dag/' || p_id || '/timeout']);
+  end if;
+  return query select p_id, false;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.dag_task_kind(p_fn text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$ select 'dag:' || p_fn $function$;
 
 CREATE OR REPLACE FUNCTION tableos.executor_heartbeat(p_id text, p_lease_ms integer)
  RETURNS text

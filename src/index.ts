@@ -13,3 +13,4 @@ export * from './scheduler/index.js';
 export * from './fs/index.js';
 export * from './http/index.js';
 export * from './apps/index.js';
+export * from './serverless/index.js';

@@ -7,6 +7,8 @@ import type { AppIdentity } from './kernel/executor-registry.js';
 import type { Logger } from './kernel/logger.js';
 import { httpOptionsSchema, type HttpOptions } from './http/options.js';
 import type { MessagingOptions } from './messaging/messaging.js';
+import type { ServerlessOptions } from './serverless/types.js';
+import { MAX_DAG_NODES } from './serverless/graph.js';
 import type { WorkflowsOptions } from './workflows/service.js';
 
 export interface OpenOptions extends ConfigInput {
@@ -26,12 +28,15 @@ export interface OpenOptions extends ConfigInput {
   messaging?: MessagingOptions;
   /** Options of the HTTP gateway (port, host, bodyLimit, ...). */
   http?: HttpOptions;
+  /** Options of the serverless service (queue, maxNodes, pollMs). */
+  serverless?: ServerlessOptions;
 }
 
 export interface ServiceOptions {
   workflows: WorkflowsOptions;
   messaging: MessagingOptions;
   http: HttpOptions;
+  serverless: ServerlessOptions;
 }
 
 const ms = z.number().int().positive();
@@ -44,6 +49,14 @@ const serviceSchema = z.object({
   }),
   http: httpOptionsSchema,
   app: z.strictObject({ name: appText, version: appText }).optional(),
+  serverless: z.strictObject({
+    queue: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+      .optional(),
+    maxNodes: z.number().int().min(1).max(MAX_DAG_NODES).optional(),
+    pollMs: ms.optional(),
+  }),
 });
 
 export function parseOpenOptions(
@@ -58,13 +71,24 @@ export function parseOpenOptions(
   services: ServiceOptions;
   config: Config;
 } {
-  const { logger, executor, migrate, executorId, app, workflows, messaging, http, ...input } =
-    options;
+  const {
+    logger,
+    executor,
+    migrate,
+    executorId,
+    app,
+    workflows,
+    messaging,
+    http,
+    serverless,
+    ...input
+  } = options;
   const parsed = serviceSchema.safeParse({
     workflows: workflows ?? {},
     messaging: messaging ?? {},
     http: http ?? {},
     app,
+    serverless: serverless ?? {},
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -14,6 +14,7 @@ import { FileSystem } from './fs/file-system.js';
 import { HttpGateway } from './http/gateway.js';
 import { Messaging } from './messaging/messaging.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { Serverless } from './serverless/serverless.js';
 import { Workflows } from './workflows/service.js';
 import { parseOpenOptions, type OpenOptions, type ServiceOptions } from './open-options.js';
 
@@ -115,6 +116,17 @@ export class TableOS {
     // Made after workflows (which it runs), so it is closed before them.
     const workflows = this.workflows;
     return k.service('scheduler', () => new Scheduler(k, workflows));
+  }
+
+  /** Graphs of functions (DAGs) run on their parents' outputs, placed by the scheduler. */
+  get serverless(): Serverless {
+    const k = this.kernel;
+    // Made after the scheduler (which places its nodes), so it is closed before it.
+    const scheduler = this.scheduler;
+    return k.service(
+      'serverless',
+      () => new Serverless(k, scheduler, this.serviceOptions.serverless),
+    );
   }
 
   /** Durable mailboxes, request/response. */

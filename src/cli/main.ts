@@ -6,6 +6,7 @@ import { VERSION } from '../kernel/version.js';
 import { describeError } from './context.js';
 import * as apps from './commands/apps.js';
 import * as cron from './commands/cron.js';
+import * as dag from './commands/dag.js';
 import * as fsCli from './commands/fs.js';
 import * as init from './commands/init.js';
 import * as migrate from './commands/migrate.js';
@@ -36,7 +37,22 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // One module per top-level command, in the order of the help text.
-  for (const c of [init, start, apps, sql, status, ps, migrate, wf, msg, sched, queue, cron, fsCli])
+  for (const c of [
+    init,
+    start,
+    apps,
+    sql,
+    status,
+    ps,
+    migrate,
+    wf,
+    msg,
+    sched,
+    queue,
+    cron,
+    dag,
+    fsCli,
+  ])
     c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;

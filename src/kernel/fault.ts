@@ -28,6 +28,10 @@ export type FaultPoint =
   | 'fs:stream-after-chunk'
   | 'http:key-claimed'
   | 'http:run-started'
+  | 'serverless:node-begun'
+  | 'serverless:before-finish'
+  | 'serverless:node-committed'
+  | 'serverless:step-effect-done'
   // Points that test fixtures place around public calls.
   | `test:${string}`;
 
