@@ -252,7 +252,7 @@ begin
   if not exists (select 1 from tableos.app a where a.name = v.app_name and a.version = p_version) then
     perform tableos.raise_error('TABLEOS_APP_VERSION_UNKNOWN',
       format('app %s has no version %s: deployed versions are %s', v.app_name, to_json(p_version),
-             coalesce((select string_agg(a.version, ', ' order by a.first_seen_at) from tableos.app a
+             coalesce((select string_agg(a.version, ', ' order by a.version) from tableos.app a
                         where a.name = v.app_name), 'none')));
   end if;
   perform tableos.executor_reap();
