@@ -19,6 +19,7 @@ import { classify, problemBody, PROBLEM_TYPE } from './problem.js';
 import type { RouteDef } from './routes.js';
 import { runResponses } from './responses.js';
 import { registerRuns } from './runs.js';
+import { registerMetrics } from './metrics.js';
 import type { Workflow } from '../workflows/registry.js';
 
 /** Headers every run route documents (and reads). */
@@ -107,6 +108,7 @@ export async function buildServer(p: ServerParts): Promise<GatewayApp> {
   );
   registerBuiltins(app, ctx);
   registerRuns(app, ctx);
+  registerMetrics(app, ctx.kernel);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   for (const route of p.routes) {
     const workflow = p.workflowOf(route);

@@ -46,6 +46,7 @@ export async function transactionalCall<R>(
           return v;
         })) as R;
         faultPoint('workflows:procedure-committed');
+        run.rt.metrics.observeCall(kind, started);
         return v;
       });
     } catch (err) {

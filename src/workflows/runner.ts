@@ -64,7 +64,13 @@ export class Runner {
   ): Running {
     const ctx = new WorkflowContext(this.d.rt, id, def.name, recorded);
     if (deferredStart) ctx.deferStart(deferredStart);
+    const metrics = this.d.rt.metrics;
+    metrics.workflowsStarted.inc();
     const promise = this.execute(def, ctx, args, deadline);
+    promise.then(
+      (o) => metrics.workflowsFinished.inc({ status: o.status }),
+      () => undefined,
+    );
     const r = { ctx, promise };
     this.running.set(id, r);
     promise

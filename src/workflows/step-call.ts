@@ -47,6 +47,7 @@ export async function runStep<A extends unknown[], R>(
       await run.recordFailure(seq, 'step', s.name, err, started);
       throw err;
     }
+    run.rt.metrics.observeCall('step', started);
     // Recorded with the next call or the finish (or at the end of this event-loop turn).
     run.checkpoints.record({
       workflowId: run.workflowId,
