@@ -22,14 +22,14 @@ interface Axis {
 
 const pct = (v: number) => `${Math.max(0, Math.min(100, v)).toFixed(2)}%`;
 
-function bar(axis: Axis, c: CallRow): SafeHtml {
+function bar(axis: Axis, c: CallRow, depth: number): SafeHtml {
   const start = (c.started_at ?? c.ended_at).getTime();
   const end = c.ended_at.getTime();
   const left = ((start - axis.t0) / axis.span) * 100;
   const width = ((end - start) / axis.span) * 100;
   const ms = c.started_at === null ? '' : `${end - start} ms`;
   return html`<div class="gantt-row" data-seq="${c.seq}">
-    <span>${c.seq}. ${c.kind} <code>${c.name}</code></span>
+    <span style="padding-left:${depth * 1.2}em">${c.seq}. ${c.kind} <code>${c.name}</code></span>
     <span class="gantt-track"
       ><span
         class="gantt-bar${c.error === null ? '' : ' error'}"
@@ -46,8 +46,10 @@ function block(
   run: TimelineRun,
   calls: Map<string, CallRow[]>,
   children: Map<string, TimelineRun[]>,
+  depth = 0,
 ): SafeHtml {
-  return html`${(calls.get(run.id) ?? []).map((c) => bar(axis, c))}
+  // Children are indented in the label column only, so every bar shares one time axis.
+  return html`${(calls.get(run.id) ?? []).map((c) => bar(axis, c, depth))}
   ${(children.get(run.id) ?? []).map(
     (k) =>
       html`<div class="gantt-child" data-child="${k.id}">

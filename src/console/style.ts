@@ -30,7 +30,7 @@ button.danger { background: #a4161a; border-color: #7d1013; }
 .gantt-track { position: relative; height: 1em; background: #f3f5f7; }
 .gantt-bar { position: absolute; top: 0; bottom: 0; min-width: 2px; background: #2f6fb3; }
 .gantt-bar.error { background: #a4161a; }
-.gantt-child { padding-left: 1.2em; border-left: 2px solid var(--line); margin-left: .4em; }
+.gantt-child { border-top: 1px dashed var(--line); }
 .muted { color: var(--muted); }
 .chart { margin: .4em 0 1em; }
 nav.pages { display: flex; gap: 1em; }
