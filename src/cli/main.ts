@@ -14,6 +14,7 @@ import * as sched from './commands/sched.js';
 import * as sql from './commands/sql.js';
 import * as start from './commands/start.js';
 import * as status from './commands/status.js';
+import * as top from './commands/top.js';
 import * as wf from './commands/wf.js';
 
 export function buildProgram(): Command {
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // One module per top-level command, in the order of the help text.
-  for (const c of [start, sql, status, ps, migrate, wf, msg, sched, queue, cron, fsCli])
+  for (const c of [start, sql, status, ps, top, migrate, wf, msg, sched, queue, cron, fsCli])
     c.register(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
