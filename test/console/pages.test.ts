@@ -29,6 +29,11 @@ beforeAll(async () => {
   await os.fs.mkdir(`/d${EVIL}`);
   await os.fs.writeFile(`/d${EVIL}/f${EVIL}.txt`, `text ${EVIL}`);
   await os.messaging.send(`box.x`, { v: EVIL });
+  const nap = wf.workflow('nap', async (ctx) => {
+    await ctx.sleep(600_000);
+  });
+  await nap.start([], { id: 'nap/1:a' });
+  await wf.cancel('nap/1:a');
 });
 
 describe('console pages', () => {
@@ -105,6 +110,37 @@ describe('console pages', () => {
     expect(csrf.statusCode).toBe(403);
     const cancel = await os.http.inject({ method: 'POST', url: '/console/workflows/p-00/cancel' });
     expect(cancel.statusCode).toBe(403);
+  });
+
+  it('resumes and forks from a run page (ids with slashes too)', async () => {
+    const act = (id: string, what: string, payload = '') =>
+      os.http.inject({
+        method: 'POST',
+        url: `/console/workflows/${encodeURIComponent(id)}/${what}`,
+        headers: { 'hx-request': 'true', 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+    const page = await get('/console/workflows/' + encodeURIComponent('nap/1:a'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<td id="run-status" data-status="cancelled">');
+    expect(page.body).toContain('id="resume"');
+    const resumed = await act('nap/1:a', 'resume');
+    expect(resumed.statusCode).toBe(204);
+    expect(resumed.headers['hx-redirect']).toBe('/console/workflows/nap%2F1%3Aa');
+    const [row] = await os.sql<{ status: string }[]>`
+      select status from tableos.workflow where id = 'nap/1:a'`;
+    expect(row!.status).toBe('pending');
+    await os.workflows.cancel('nap/1:a');
+
+    const forked = await act('p-01', 'fork', 'fromStep=');
+    expect(forked.statusCode).toBe(204);
+    const to = String(forked.headers['hx-redirect']);
+    const newId = decodeURIComponent(to.slice('/console/workflows/'.length));
+    const [copy] = await os.sql<{ forked_from: string; name: string }[]>`
+      select forked_from, name from tableos.workflow where id = ${newId}`;
+    expect(copy).toEqual({ forked_from: 'p-01', name: 'plain' });
+    expect((await act('p-01', 'fork', 'fromStep=x')).statusCode).toBe(400);
+    expect((await get('/console/workflows/nope')).status).toBe(404);
   });
 
   it('serves htmx and uPlot from the packages', async () => {
