@@ -146,7 +146,10 @@ export class TableOS {
     const k = this.kernel;
     // Made after workflows (which it starts), so it drains before they stop.
     const workflows = this.workflows;
-    return k.service('http', () => new HttpGateway(k, workflows, this.serviceOptions.http));
+    return k.service(
+      'http',
+      () => new HttpGateway(k, workflows, this.serviceOptions.http, { fs: () => this.fs }),
+    );
   }
 
   /** Stops every service (newest first), marks the executor stopped, closes the pool, and stops the embedded Postgres if this process started it. */

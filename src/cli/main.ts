@@ -17,6 +17,7 @@ import * as sched from './commands/sched.js';
 import * as sql from './commands/sql.js';
 import * as start from './commands/start.js';
 import * as status from './commands/status.js';
+import * as top from './commands/top.js';
 import * as wf from './commands/wf.js';
 
 export function buildProgram(): Command {
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     sql,
     status,
     ps,
+    top,
     migrate,
     wf,
     msg,

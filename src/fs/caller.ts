@@ -75,6 +75,7 @@ export class Caller {
   /** Calls tableos.<name>(uid, gids, ...args), made safe to run again as opts say. */
   run<Row>(name: string, args: readonly unknown[], opts: CallOptions = {}): Promise<Row[]> {
     const proc = `tableos.${name}`;
+    this.kernel.metrics.fsOperations.inc({ op: name });
     const call = async (tokens: unknown[]) => {
       const rows = await callProcedure<Row>(this.sql, opts.once ? `${proc}_once` : proc, [
         ...tokens,
@@ -98,6 +99,7 @@ export class Caller {
    * the wire instead of one per entry, which is what makes big listings cheap. A read.
    */
   async json<Row>(name: string, ...args: unknown[]): Promise<Row[]> {
+    this.kernel.metrics.fsOperations.inc({ op: name });
     const all = [this.id.uid, this.id.gids, ...args];
     const params = all.map((_, i) => `$${i + 1}`).join(', ');
     const text = `select coalesce(json_agg(x), '[]') as v from ${qualifiedName(`tableos.${name}`)}(${params}) x`;

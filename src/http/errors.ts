@@ -174,3 +174,10 @@ export class HttpStatusError extends HttpError {
   /** The run that ended in this error, when the gateway answers for it. */
   runId?: string;
 }
+
+/** A console form posted without the HX-Request header htmx sends: refused, so another site cannot make a browser post one (CSRF). */
+export class HttpForbiddenError extends HttpError {
+  constructor(message: string) {
+    super('TABLEOS_HTTP_FORBIDDEN', 403, message);
+  }
+}

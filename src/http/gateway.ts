@@ -7,6 +7,7 @@ import type { Kernel, Service } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Workflow } from '../workflows/registry.js';
 import type { Workflows } from '../workflows/service.js';
+import type { FileSystem } from '../fs/file-system.js';
 import type { GatewayApp, GatewayContext } from './context.js';
 import { HttpListenError, HttpRouteError } from './errors.js';
 import { httpConfig, type HttpConfig, type HttpOptions } from './options.js';
@@ -41,6 +42,8 @@ export class HttpGateway implements Service {
     kernel: Kernel,
     private readonly workflows: Workflows,
     opts: HttpOptions = {},
+    /** Services the console shows, made when a page first needs them. */
+    private readonly services: { fs?: () => FileSystem } = {},
   ) {
     this.config = httpConfig(opts);
     this.log = kernel.logger('http');
@@ -126,6 +129,15 @@ export class HttpGateway implements Service {
       routes: this.routes,
       exposed: this.exposed,
       workflowOf: (r) => this.workflowOf(r.target),
+      console: this.config.console
+        ? {
+            kernel: this.ctx.kernel,
+            workflows: this.workflows,
+            fs: this.services.fs,
+            sqlWrite: this.config.consoleSqlWrite,
+            sqlTimeoutMs: this.config.consoleSqlTimeoutMs,
+          }
+        : undefined,
       track: {
         begin: (req) => this.inFlight.add(req),
         end: (req) => {

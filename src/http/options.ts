@@ -13,6 +13,12 @@ export interface HttpOptions {
   drainMs?: number;
   /** The longest `GET /runs/{id}?wait=` honoured (default 30 s); longer waits are cut to it. */
   maxWaitMs?: number;
+  /** Serve the web console at /console (default true). */
+  console?: boolean;
+  /** Let the console's SQL page run statements that write (default false, or TABLEOS_CONSOLE_SQL_WRITE=1). */
+  consoleSqlWrite?: boolean;
+  /** Statement timeout of the console's SQL page (default 5 s). */
+  consoleSqlTimeoutMs?: number;
 }
 
 export type HttpConfig = Required<HttpOptions>;
@@ -24,6 +30,9 @@ export const httpOptionsSchema = z.strictObject({
   bodyLimit: z.number().int().positive().max(1_073_741_824).optional(),
   drainMs: z.number().int().nonnegative().max(3_600_000).optional(),
   maxWaitMs: z.number().int().nonnegative().max(3_600_000).optional(),
+  console: z.boolean().optional(),
+  consoleSqlWrite: z.boolean().optional(),
+  consoleSqlTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });
 
 const envSchema = z.object({
@@ -51,5 +60,8 @@ export function httpConfig(opts: HttpOptions = {}): HttpConfig {
     ...parsed.data,
     drainMs: opts.drainMs ?? 10_000,
     maxWaitMs: opts.maxWaitMs ?? 30_000,
+    console: opts.console ?? true,
+    consoleSqlWrite: opts.consoleSqlWrite ?? env('TABLEOS_CONSOLE_SQL_WRITE') === '1',
+    consoleSqlTimeoutMs: opts.consoleSqlTimeoutMs ?? 5000,
   };
 }

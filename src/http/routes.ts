@@ -62,7 +62,15 @@ export interface RouteDef {
 }
 
 /** Paths the gateway serves itself. */
-export const RESERVED = ['/healthz', '/readyz', '/openapi.json', '/docs', '/runs'];
+export const RESERVED = [
+  '/healthz',
+  '/readyz',
+  '/openapi.json',
+  '/docs',
+  '/runs',
+  '/metrics',
+  '/console',
+];
 
 const PATH = /^\/[A-Za-z0-9._~:@!$&'()+,;=/-]*$/;
 

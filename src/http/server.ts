@@ -19,6 +19,9 @@ import { classify, problemBody, PROBLEM_TYPE } from './problem.js';
 import type { RouteDef } from './routes.js';
 import { runResponses } from './responses.js';
 import { registerRuns } from './runs.js';
+import { registerMetrics } from './metrics.js';
+import { registerConsole } from '../console/routes.js';
+import type { ConsoleContext } from '../console/context.js';
 import type { Workflow } from '../workflows/registry.js';
 
 /** Headers every run route documents (and reads). */
@@ -37,6 +40,8 @@ export interface ServerParts {
   workflowOf(route: RouteDef): Workflow<unknown[], unknown>;
   /** Prefix under which every registered workflow is served (POST <prefix>/<name>). */
   exposed: string | undefined;
+  /** The web console's context; undefined when the console is off. */
+  console: ConsoleContext | undefined;
   /** Called on each request's start and end: the drain waits for in-flight requests. */
   track: { begin(req: FastifyRequest): void; end(req: FastifyRequest): void };
 }
@@ -107,6 +112,8 @@ export async function buildServer(p: ServerParts): Promise<GatewayApp> {
   );
   registerBuiltins(app, ctx);
   registerRuns(app, ctx);
+  registerMetrics(app, ctx.kernel);
+  if (p.console !== undefined) registerConsole(app, p.console);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   for (const route of p.routes) {
     const workflow = p.workflowOf(route);

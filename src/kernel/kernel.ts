@@ -1,5 +1,6 @@
 // The kernel handle every service stands on: the pool, the logger, the notifier, the
 // executor, and one registry that makes each service on first use and closes them newest first.
+import { Metrics } from './metrics.js';
 import type { Config } from './config.js';
 import type { Database, Sql } from './database.js';
 import { ClosedError } from './errors.js';
@@ -18,6 +19,8 @@ export class Kernel {
   readonly notifier: Notifier;
   /** Statements run once by token: a retry after a lost connection finds the first outcome. */
   readonly once: Once;
+  /** The node's Prometheus metrics: counters services increment, gauges set at scrape. */
+  readonly metrics = new Metrics();
   private readonly services = new Map<string, Service>();
   private readonly order: string[] = [];
   private closing = false;

@@ -168,6 +168,7 @@ export class Messaging {
     this.check();
     const seqs = await this.sender.push(receivers.map((receiver) => ({ ...row, receiver })));
     const sent = seqs.filter((s): s is number => s !== undefined);
+    this.kernel.metrics.messagesSent.inc(sent.length);
     return { seqs: sent, duplicate: sent.length === 0 };
   }
 
@@ -215,6 +216,7 @@ export class Messaging {
         pollMs: POLL_MS,
       },
     );
+    if (got !== undefined) this.kernel.metrics.messagesReceived.inc(got.length);
     return got ?? [];
   }
 

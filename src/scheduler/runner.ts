@@ -239,6 +239,11 @@ export class Runner {
         this.log.warn({ task: row.id }, 'task handed out twice; it runs once');
         continue;
       }
+      // Both times are the database's clock: the wait from due to started, on one machine.
+      if (row.startedAt !== null) {
+        const due = Math.max(row.createdAt.getTime(), row.runAt.getTime());
+        this.os.metrics.placementLatency.observe(Math.max(0, row.startedAt.getTime() - due) / 1000);
+      }
       const p = this.runOne(row).finally(() => this.active.delete(row.id));
       this.active.set(row.id, p);
     }

@@ -1,5 +1,6 @@
 // Child workflows: started at a position of the parent (the child's id is recorded there, in
 // the commit that creates the child), cancelled with it, inheriting its deadline.
+import { rememberParent } from '../kernel/tracing.js';
 import type { RunState } from './run-state.js';
 import { deserialize } from './serialize.js';
 import { outcomeValue, type StartOptions, type WorkflowDef } from './types.js';
@@ -24,6 +25,7 @@ export async function startChild<A extends unknown[], R>(
     run.checkLive();
     await run.checkpoints.flush();
     childId = opts.id ?? `${run.workflowId}:${seq}`;
+    rememberParent(childId, run.trace);
     await run.rt.startChild(wf as unknown as WorkflowDef<never[], unknown>, args, {
       id: childId,
       parent: run.workflowId,

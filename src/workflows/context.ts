@@ -23,6 +23,8 @@ import { runStep } from './step-call.js';
 import type { CallRecord, DeferredStart } from './store.js';
 import type { Callable, Isolation, StartOptions, WorkflowDef } from './types.js';
 
+import type { TraceContext } from '../kernel/tracing.js';
+
 export type { ChildHandle } from './child-call.js';
 export type { DurableWaitOptions } from './durable-wait.js';
 
@@ -34,8 +36,9 @@ export class WorkflowContext {
     readonly workflowId: string,
     readonly workflowName: string,
     recorded: Map<number, CallRow>,
+    trace?: TraceContext,
   ) {
-    this.run = new RunState(rt, workflowId, workflowName, recorded);
+    this.run = new RunState(rt, workflowId, workflowName, recorded, trace);
   }
 
   /** The position the next call will get; also a stable key for idempotent sends. */

@@ -3,6 +3,7 @@
 import type { TransactionSql } from '../kernel/database.js';
 import { DatabaseUnavailableError } from '../kernel/errors.js';
 import { faultPoint } from '../kernel/fault.js';
+import { endSpan, startCallSpan } from '../kernel/tracing.js';
 import { PG, pgCode } from '../kernel/pg-codes.js';
 import { WorkflowConflictError } from './errors.js';
 import { replayValue } from './history.js';
@@ -30,6 +31,26 @@ export async function transactionalCall<R>(
   if (rec) return replayValue(rec) as R;
   run.checkLive();
   await run.checkpoints.flush();
+  const span = startCallSpan(run.trace, kind, name, seq);
+  try {
+    const value = await attempts(run, kind, name, seq, fn, opts);
+    endSpan(span);
+    return value;
+  } catch (err) {
+    endSpan(span, err);
+    throw err;
+  }
+}
+
+/** Runs the transaction, again after a serialization failure or deadlock, and records it. */
+async function attempts<R>(
+  run: RunState,
+  kind: string,
+  name: string,
+  seq: number,
+  fn: (tx: TransactionSql) => Promise<R>,
+  opts: { isolation?: Isolation; maxRetries?: number },
+): Promise<R> {
   const iso = opts.isolation ?? 'read committed';
   const maxRetries = opts.maxRetries ?? 10;
   for (let attempt = 0; ; attempt++) {
@@ -46,6 +67,7 @@ export async function transactionalCall<R>(
           return v;
         })) as R;
         faultPoint('workflows:procedure-committed');
+        run.rt.metrics.observeCall(kind, started);
         return v;
       });
     } catch (err) {

@@ -2,6 +2,8 @@
 // buffer, whether it was stopped, and the one way its statements reach the database.
 import { DatabaseUnavailableError, QueryError } from '../kernel/errors.js';
 import { queryRows } from '../kernel/query.js';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import type { TraceContext } from '../kernel/tracing.js';
 import { PG } from '../kernel/pg-codes.js';
 import { Checkpoints } from './checkpoints.js';
 import { History, replayValue } from './history.js';
@@ -39,6 +41,8 @@ export class RunState {
     readonly workflowId: string,
     readonly workflowName: string,
     recorded: Map<number, CallRow>,
+    /** The run's trace span, the parent of its calls' spans. */
+    readonly trace: TraceContext = ROOT_CONTEXT,
   ) {
     this.history = new History(workflowId, recorded);
     this.checkpoints = new Checkpoints(rt.store, rt.log, this.history, (err) => {

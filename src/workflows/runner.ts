@@ -5,6 +5,7 @@ import { DatabaseUnavailableError } from '../kernel/errors.js';
 import { faultPoint } from '../kernel/fault.js';
 import type { Logger } from '../kernel/logger.js';
 import { runQuery } from '../kernel/query.js';
+import { endSpan, startRunSpan } from '../kernel/tracing.js';
 import { WorkflowContext } from './context.js';
 import { currentRun } from './current.js';
 import {
@@ -62,9 +63,19 @@ export class Runner {
     deadline: Date | null,
     deferredStart?: DeferredStart,
   ): Running {
-    const ctx = new WorkflowContext(this.d.rt, id, def.name, recorded);
+    const traced = startRunSpan(def.name, id);
+    const ctx = new WorkflowContext(this.d.rt, id, def.name, recorded, traced.ctx);
     if (deferredStart) ctx.deferStart(deferredStart);
+    const metrics = this.d.rt.metrics;
+    metrics.workflowsStarted.inc();
     const promise = this.execute(def, ctx, args, deadline);
+    void promise.then(
+      (o) => {
+        metrics.workflowsFinished.inc({ status: o.status });
+        endSpan(traced.span, o.status === 'success' ? undefined : o.error, o.status);
+      },
+      (err: unknown) => endSpan(traced.span, err),
+    );
     const r = { ctx, promise };
     this.running.set(id, r);
     promise

@@ -1,6 +1,7 @@
 // What a running workflow's context needs from the service that runs it.
 import type { Sql } from '../kernel/database.js';
 import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import type { Notifier } from '../kernel/notifier.js';
 import type { Store } from './store.js';
 import type { Outcome, WorkflowDef } from './types.js';
@@ -17,6 +18,8 @@ export interface Runtime {
   readonly store: Store;
   readonly notifier: Notifier;
   readonly log: Logger;
+  /** Counters of runs and calls (in memory). */
+  readonly metrics: Metrics;
   /** Fallback poll interval of blocking waits, in case a notification was missed. */
   readonly pollMs: number;
   /** Runs op again after each lost connection until the reconnect deadline; op must be safe to run twice. */

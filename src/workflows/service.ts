@@ -3,6 +3,7 @@
 // The status subscription is owned here and shared with the admin.
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import type { Notifier } from '../kernel/notifier.js';
 import type { Sql } from '../kernel/database.js';
 import {
@@ -59,6 +60,7 @@ export class Workflows implements Runtime, RunObserver {
   readonly notifier: Notifier;
   readonly pollMs: number;
   readonly store: Store;
+  readonly metrics: Metrics;
   private readonly status: StatusFeed;
   private readonly admin: WorkflowAdmin;
   private readonly registry: Registry;
@@ -75,6 +77,7 @@ export class Workflows implements Runtime, RunObserver {
     this.log = kernel.logger('workflows');
     this.notifier = kernel.notifier;
     this.pollMs = opts.pollMs ?? 3000;
+    this.metrics = kernel.metrics;
     const retrying = <T>(what: string, op: () => Promise<T>) => kernel.retrying(what, op);
     this.status = new StatusFeed(this.notifier);
     this.admin = new WorkflowAdmin(this.sql, this.log, this.notifier, {

@@ -1,6 +1,7 @@
 // Steps: a function with external effects, run outside any transaction and recorded when it
 // completes; retried with backoff when it fails, never run again once recorded.
 import { faultPoint } from '../kernel/fault.js';
+import { endSpan, startCallSpan } from '../kernel/tracing.js';
 import { StepRetriesExhaustedError } from './errors.js';
 import { replayValue } from './history.js';
 import type { RunState } from './run-state.js';
@@ -19,6 +20,24 @@ export async function runStep<A extends unknown[], R>(
   // The run's row and earlier results must be durable before a new external effect
   // happens: an effect of a run that was never recorded could not be finished by recovery.
   await run.checkpoints.flush(true);
+  const span = startCallSpan(run.trace, 'step', s.name, seq);
+  try {
+    const value = await attempts(run, s, args, seq);
+    endSpan(span);
+    return value;
+  } catch (err) {
+    endSpan(span, err);
+    throw err;
+  }
+}
+
+/** Runs the step (again on failure, as its options say) and records how it ended. */
+async function attempts<A extends unknown[], R>(
+  run: RunState,
+  s: StepDef<A, R>,
+  args: A,
+  seq: number,
+): Promise<R> {
   const retries = s.options.retries ?? 0;
   let backoff = s.options.backoffMs ?? 100;
   const started = new Date();
@@ -47,6 +66,7 @@ export async function runStep<A extends unknown[], R>(
       await run.recordFailure(seq, 'step', s.name, err, started);
       throw err;
     }
+    run.rt.metrics.observeCall('step', started);
     // Recorded with the next call or the finish (or at the end of this event-loop turn).
     run.checkpoints.record({
       workflowId: run.workflowId,

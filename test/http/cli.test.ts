@@ -26,6 +26,10 @@ it('tableos start --http serves /healthz and stops on SIGTERM', async () => {
     const res = await fetch(`${address}/healthz`);
     expect(await res.json()).toEqual({ status: 'ok' });
     expect((await fetch(`${address}/readyz`)).status).toBe(200);
+    await expect.poll(() => out).toContain(`  console   ${address}/console\n`);
+    const page = await fetch(`${address}/console`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Overview · TableOS console</title>');
   } finally {
     child.kill('SIGTERM');
   }

@@ -58,7 +58,9 @@ export function register(program: Command): void {
         // HTTP when asked for, or when the app declared a route.
         if (opts.http === true || (os.kernel.has('http') && os.http.routeCount > 0)) {
           try {
-            console.log(`  http      ${await os.http.listen()}`);
+            const address = await os.http.listen();
+            console.log(`  http      ${address}`);
+            if (os.http.config.console) console.log(`  console   ${address}/console`);
           } catch (err) {
             await os.close();
             throw err;
