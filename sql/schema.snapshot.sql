@@ -430,8 +430,10 @@ CREATE INDEX task_ready_idx ON tableos.task USING btree (queue, priority DESC, i
 CREATE INDEX worker_executor_idx ON tableos.worker USING btree (executor_id);
 CREATE INDEX worker_partition_alive_idx ON tableos.worker USING btree (partition) WHERE (status = 'alive'::text);
 CREATE INDEX workflow_created_idx ON tableos.workflow USING btree (created_at);
+CREATE INDEX workflow_name_idx ON tableos.workflow USING btree (name, created_at);
 CREATE INDEX workflow_parent_idx ON tableos.workflow USING btree (parent_id) WHERE (parent_id IS NOT NULL);
 CREATE INDEX workflow_pending_executor_idx ON tableos.workflow USING btree (executor_id) WHERE (status = 'pending'::text);
+CREATE INDEX workflow_rare_status_idx ON tableos.workflow USING btree (status, created_at) WHERE (status <> ALL (ARRAY['success'::text, 'pending'::text]));
 
 CREATE TRIGGER workflow_stamp_app BEFORE INSERT ON tableos.workflow FOR EACH ROW WHEN (((new.executor_id IS NOT NULL) AND (new.app_version IS NULL))) EXECUTE FUNCTION wf_stamp_app();
 

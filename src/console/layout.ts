@@ -5,6 +5,7 @@ const NAV = [
   ['overview', '/console', 'Overview'],
   ['workflows', '/console/workflows', 'Workflows'],
   ['queues', '/console/queues', 'Queues and cron'],
+  ['dags', '/console/dags', 'DAGs'],
   ['mailboxes', '/console/mailboxes', 'Mailboxes'],
   ['files', '/console/files', 'Files'],
   ['sql', '/console/sql', 'SQL'],

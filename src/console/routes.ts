@@ -7,6 +7,9 @@ import { HttpBadRequestError, HttpForbiddenError } from '../http/errors.js';
 import { WorkflowNotFoundError } from '../workflows/errors.js';
 import { registerAssets } from './assets.js';
 import type { ConsoleContext } from './context.js';
+import { DagNotFoundError } from '../serverless/errors.js';
+import * as dagProc from '../serverless/procedures.js';
+import { dagBody, dagDetail, dagHref, dagsBody, parseDagStatus } from './dags-page.js';
 import { filesBody } from './files-page.js';
 import { html, type SafeHtml } from './html.js';
 import { page, type Section } from './layout.js';
@@ -104,6 +107,22 @@ export function registerConsole(app: GatewayApp, ctx: ConsoleContext): void {
     scope.get('/console/queues', hide, async (_req, reply) =>
       full(reply, 'Queues and cron', 'queues', await queuesBody(ctx)),
     );
+    scope.get('/console/dags', hide, async (req: Req, reply) =>
+      full(reply, 'DAGs', 'dags', await dagsBody(ctx.kernel.sql, parseDagStatus(req.query.status))),
+    );
+    scope.get('/console/dags/:id', hide, async (req: Req, reply) => {
+      const id = req.params.id ?? '';
+      const found = await dagDetail(ctx.kernel.sql, id);
+      if (found === undefined) throw new DagNotFoundError(`no dag with id ${JSON.stringify(id)}`);
+      return full(reply, `DAG ${id}`, 'dags', dagBody(found.dag, found.nodes));
+    });
+    scope.post('/console/dags/:id/cancel', hide, async (req: Req, reply) => {
+      requireHtmx(req);
+      const id = req.params.id ?? '';
+      // The service's own statement: nodes not started are cancelled, running ones finish.
+      await dagProc.cancel(ctx.kernel.sql, id, 'cancelled', 'cancelled from the console');
+      return redirect(reply, dagHref(id));
+    });
     scope.get('/console/mailboxes', hide, async (_req, reply) =>
       full(reply, 'Mailboxes', 'mailboxes', await mailboxesBody(ctx)),
     );

@@ -31,6 +31,14 @@ button.danger { background: #a4161a; border-color: #7d1013; }
 .gantt-bar { position: absolute; top: 0; bottom: 0; min-width: 2px; background: #2f6fb3; }
 .gantt-bar.error { background: #a4161a; }
 .gantt-child { border-top: 1px dashed var(--line); }
+.status-done { background: #d7f0dc; } .status-failed, .status-timed_out { background: #f8d7da; }
+.status-running { background: #fff0c2; } .status-ready { background: #dbe9fb; } .status-waiting { background: #eef1f4; }
+#dag-graph { border: 1px solid var(--line); max-width: 100%; height: auto; }
+.dag-edge { fill: none; stroke: #57606a; stroke-width: 1.3; } #dag-arrow path { fill: #57606a; }
+.dag-node rect { fill: #eef1f4; stroke: #57606a; } .dag-node text { font-size: 12px; fill: var(--fg); }
+.dag-node .dag-node-sub { fill: var(--muted); font-size: 11px; }
+.dag-node-done rect { fill: #d7f0dc; } .dag-node-failed rect { fill: #f8d7da; } .dag-node-cancelled rect { fill: #e4e4e4; }
+.dag-node-running rect { fill: #fff0c2; } .dag-node-ready rect { fill: #dbe9fb; }
 .muted { color: var(--muted); }
 .chart { margin: .4em 0 1em; }
 nav.pages { display: flex; gap: 1em; }

@@ -1,7 +1,10 @@
 // The reads behind the workflow pages: a filtered, paged list (newest first, walking
 // workflow_created_idx), one run's calls, children, events and messages.
+import type { PendingQuery, Row } from 'postgres';
 import type { Sql } from '../kernel/database.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
 import type { CallRow } from '../workflows/rows.js';
+import { WORKFLOW_STATUSES } from './snapshot.js';
 import { PAGE_SIZE, sinceDate, type RunFilter } from './workflow-filter.js';
 
 export interface RunListRow {
@@ -13,22 +16,58 @@ export interface RunListRow {
   updated_at: Date;
 }
 
-/** One page of runs, and whether there is a next one. */
+/**
+ * One page of runs, and whether there is a next one. Each filter is a condition only when set,
+ * so the planner sees the one index that serves it: `name` walks workflow_name_idx, a status
+ * other than success and pending walks the partial workflow_rare_status_idx (the status is
+ * written as a literal from the checked list, so even a cached plan can use that index), an
+ * id prefix walks the primary key where the database orders text bytewise (collation C, as
+ * the embedded PostgreSQL does), and the rest walk workflow_created_idx newest first.
+ */
 export async function listRuns(
   sql: Sql,
   f: RunFilter,
 ): Promise<{ rows: RunListRow[]; more: boolean }> {
-  const since = f.since === undefined ? null : sinceDate(f.since);
+  const conds: PendingQuery<Row[]>[] = [];
+  if (f.status !== undefined) {
+    if (!(WORKFLOW_STATUSES as readonly string[]).includes(f.status))
+      throw new InvalidArgumentError(`unknown workflow status ${JSON.stringify(f.status)}`);
+    conds.push(sql`status = ${sql.unsafe(`'${f.status}'`)}`);
+  }
+  if (f.name !== undefined) conds.push(sql`name = ${f.name}`);
+  if (f.id !== undefined) {
+    conds.push(sql`starts_with(id, ${f.id})`);
+    if (await bytewiseText(sql))
+      conds.push(sql`id >= ${f.id} and id < ${f.id + String.fromCodePoint(0x10ffff)}`);
+  }
+  if (f.since !== undefined) conds.push(sql`created_at >= ${sinceDate(f.since)}`);
+  const where = conds.reduce((a, c) => sql`${a} and ${c}`, sql`true`);
   const rows = await sql<RunListRow[]>`
     select id, name, status, executor_id, created_at, updated_at
       from tableos.workflow
-     where (${f.status ?? null}::text is null or status = ${f.status ?? null})
-       and (${f.name ?? null}::text is null or name = ${f.name ?? null})
-       and (${f.id ?? null}::text is null or starts_with(id, ${f.id ?? null}))
-       and (${since}::timestamptz is null or created_at >= ${since})
+     where ${where}
      order by created_at desc, id
      limit ${PAGE_SIZE + 1} offset ${f.page * PAGE_SIZE}`;
   return { rows: rows.slice(0, PAGE_SIZE), more: rows.length > PAGE_SIZE };
+}
+
+const bytewise = new WeakMap<Sql, Promise<boolean>>();
+
+/** Whether tableos.workflow.id sorts bytewise, so a prefix is a range of the primary key. */
+function bytewiseText(sql: Sql): Promise<boolean> {
+  let known = bytewise.get(sql);
+  if (known === undefined) {
+    known = sql<{ c: boolean }[]>`
+      select coalesce(co.collname, d.datcollate) in ('C', 'POSIX', 'ucs_basic') as c
+        from pg_attribute a
+        join pg_database d on d.datname = current_database()
+        left join pg_collation co on co.oid = a.attcollation and co.collname <> 'default'
+       where a.attrelid = 'tableos.workflow'::regclass and a.attname = 'id'`.then(
+      (r) => r[0]?.c === true,
+    );
+    bytewise.set(sql, known);
+  }
+  return known;
 }
 
 export interface ChildRun {
@@ -85,12 +124,21 @@ export interface MessageRow {
   sent_at: Date;
 }
 
-/** Messages waiting in a run's mailbox and those it sent that are not consumed yet. */
+/**
+ * Messages waiting in a run's mailbox, and those it sent that are not consumed yet: found in
+ * the mailboxes its recorded send calls name (the primary key's receiver prefix), so the read
+ * is bounded by those mailboxes, not by every message waiting anywhere.
+ */
 export function messagesOf(sql: Sql, id: string): Promise<MessageRow[]> {
   return sql<MessageRow[]>`
     (select receiver, sender, seq::text, topic, body, sent_at from tableos.message
       where receiver = ${id} order by seq limit 100)
     union all
     (select receiver, sender, seq::text, topic, body, sent_at from tableos.message
-      where sender = ${id} order by seq limit 100)`;
+      where receiver = any(array(
+              select distinct unnest(string_to_array(c.name, ','))
+                from tableos.workflow_call c
+               where c.workflow_id = ${id} and c.kind = 'send'))
+        and sender = ${id}
+      order by seq limit 100)`;
 }

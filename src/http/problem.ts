@@ -34,6 +34,7 @@ export interface Problem {
 /** Statuses of the errors of other services that reach the gateway. */
 const STATUS_BY_CODE: Record<string, number> = {
   TABLEOS_WORKFLOW_NOT_FOUND: 404,
+  TABLEOS_DAG_NOT_FOUND: 404,
   TABLEOS_WORKFLOW_UNKNOWN: 404,
   TABLEOS_WORKFLOW_BAD_ARGUMENT: 400,
   TABLEOS_WORKFLOW_NOT_SERIALIZABLE: 400,

@@ -2,8 +2,10 @@
 // procedure run (the Idempotency-Key names the run), and a graph is checked by the request's
 // schema first, so bad input is a 400 that says what was wrong.
 import { z } from 'zod';
+import { HttpStatusError } from '../http/errors.js';
 import type { HttpGateway } from '../http/gateway.js';
 import type { Workflows } from '../workflows/service.js';
+import { DagNotFoundError } from './errors.js';
 import * as proc from './procedures.js';
 import { toDag, toNode } from './rows.js';
 import type { Serverless } from './serverless.js';
@@ -58,7 +60,14 @@ export function serveDags(
     },
   );
   const read = os.workflows.procedure('serverless.http.get', async (tx, q: { id: string }) => {
-    const dag = toDag(await proc.get(tx, q.id));
+    const dag = toDag(
+      await proc.get(tx, q.id).catch((err: unknown) => {
+        // An unknown id is the client's 404, with the service's own code, not a failed run.
+        if (err instanceof DagNotFoundError)
+          throw new HttpStatusError(404, err.message, { code: err.code });
+        throw err;
+      }),
+    );
     const nodes = (await proc.nodes(tx, q.id)).map(toNode);
     return {
       ...dag,

@@ -72,6 +72,25 @@ describe.skipIf(chrome.path === undefined)('console in Chromium', () => {
     await os.messaging.send('inbox', { hello: 2 });
     await os.fs.mkdir('/docs');
     await os.fs.writeFile('/docs/readme.txt', 'hello from the TableOS fs\n');
+    // A graph nobody runs (no scheduler here): its nodes stay ready and waiting.
+    os.serverless.fn('num', (_ctx, n: number) => n, { kind: 'procedure' });
+    os.serverless.fn('add', (ctx) => (ctx.inputs as number[]).reduce((a, b) => a + b, 0), {
+      kind: 'procedure',
+    });
+    await os.serverless.submit(
+      {
+        nodes: [
+          { id: 'a', fn: 'num', args: [1] },
+          { id: 'b', fn: 'num', args: [2] },
+          { id: 'sum', fn: 'add' },
+        ],
+        edges: [
+          ['a', 'sum'],
+          ['b', 'sum'],
+        ],
+      },
+      { id: 'graph-1' },
+    );
     base = await os.http.listen();
     browser = await launchChromium(chrome.path!);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -91,7 +110,10 @@ describe.skipIf(chrome.path === undefined)('console in Chromium', () => {
       select count(*)::int as n from tableos.task where queue = 'work' and state = 'queued'`;
     expect(depth!.n).toBe(3);
     expect(await texts('#queues tr[data-queue="work"] .depth')).toEqual([String(depth!.n)]);
-    expect(await texts('#tasks td[data-state="queued"]')).toEqual([String(depth!.n)]);
+    const [queued] = await os.sql<{ n: number }[]>`
+      select count(*)::int as n from tableos.task where state = 'queued'`;
+    expect(queued!.n).toBe(5); // the queue's 3 and the graph's 2 ready nodes
+    expect(await texts('#tasks td[data-state="queued"]')).toEqual([String(queued!.n)]);
     const byStatus = await os.sql<{ status: string; n: number }[]>`
       select status, count(*)::int as n from tableos.workflow
        where created_at > now() - interval '1 hour' group by status`;
@@ -180,6 +202,27 @@ describe.skipIf(chrome.path === undefined)('console in Chromium', () => {
     expect(await page.locator('#tree a[href*="docs"]').count()).toBeGreaterThan(0);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     expect(download.suggestedFilename()).toBe('readme.txt');
+  });
+
+  it('draws a graph with each node in the state the dag tables hold', async () => {
+    await visit('/console/dags', 'dags');
+    expect(await attrs('#dag-list tbody tr', 'data-dag')).toEqual(['graph-1']);
+    await page.click('#dag-list a');
+    await page.waitForURL(/dags\/graph-1/);
+    await screenshot(page, 'dag');
+    violations.dag = await seriousViolations(page);
+    const nodes = await os.sql<{ id: string; status: string }[]>`
+      select id, status from tableos.dag_node where dag_id = 'graph-1' order by id`;
+    const drawn = await page.locator('#dag-graph g.dag-node').evaluateAll((els: unknown[]) =>
+      els.map((e) => {
+        const el = e as El;
+        const state = (el.getAttribute('class') ?? '').replace('dag-node dag-node-', '');
+        return { id: el.getAttribute('data-node'), status: state };
+      }),
+    );
+    expect(drawn.sort((x, y) => String(x.id).localeCompare(String(y.id)))).toEqual(nodes);
+    expect(await page.locator('#dag-graph path.dag-edge').count()).toBe(2);
+    expect(await page.locator('#dag-graph').isVisible()).toBe(true);
   });
 
   it('the SQL page runs a read-only query and shows its rows', async () => {

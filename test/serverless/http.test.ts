@@ -77,10 +77,11 @@ describe('dags over HTTP', () => {
     expect(n!.n).toBe(0);
   });
 
-  it('GET of an unknown dag fails', async () => {
+  it('GET of an unknown dag is 404 with the dag code', async () => {
     const res = await os.http.inject({ method: 'GET', url: '/dags/nope' });
-    // The read runs as a procedure run, which ends in error: its problem names the run.
-    expect(res.statusCode).toBe(500);
-    expect(res.json()).toMatchObject({ code: 'TABLEOS_HTTP_RUN_FAILED' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 404, code: 'TABLEOS_DAG_NOT_FOUND' });
+    expect(res.json<{ detail: string }>().detail).toMatch(/nope/);
   });
 });
