@@ -388,6 +388,7 @@ create table tableos.workflow (
   app_version text,
   version_moved_from text,
   version_moved_at timestamp with time zone,
+  trace_context text,
   constraint workflow_pkey PRIMARY KEY (id),
   constraint workflow_status_check CHECK ((status = ANY (ARRAY['enqueued'::text, 'pending'::text, 'success'::text, 'error'::text, 'cancelled'::text, 'max_recovery_exceeded'::text])))
 );
@@ -4203,14 +4204,15 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_claim_runs(p_executor text, p_names text[], p_ids text[], p_limit integer)
- RETURNS TABLE(id text, name text, status text, input text, deadline timestamp with time zone, recovery_attempts integer, calls json)
+ RETURNS TABLE(id text, name text, status text, input text, deadline timestamp with time zone, recovery_attempts integer, calls json, trace_context text)
  LANGUAGE sql
 AS $function$
   with c as materialized (
     select * from tableos.wf_claim(p_executor, p_names, p_ids, p_limit)
   )
   select c.id, c.name, c.status, c.input, c.deadline, c.recovery_attempts,
-         case when c.status = 'pending' then tableos.wf_calls_json(c.id) end
+         case when c.status = 'pending' then tableos.wf_calls_json(c.id) end,
+         (select w.trace_context from tableos.workflow w where w.id = c.id)
     from c
 $function$;
 
@@ -4432,11 +4434,11 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_own_runs(p_executor text, p_names text[], p_running text[])
- RETURNS TABLE(id text, name text, status text, input text, deadline timestamp with time zone, calls json)
+ RETURNS TABLE(id text, name text, status text, input text, deadline timestamp with time zone, calls json, trace_context text)
  LANGUAGE sql
  STABLE
 AS $function$
-  select w.id, w.name, w.status, w.input, w.deadline, tableos.wf_calls_json(w.id)
+  select w.id, w.name, w.status, w.input, w.deadline, tableos.wf_calls_json(w.id), w.trace_context
     from tableos.workflow w
    where w.status = 'pending' and w.executor_id = p_executor and w.name = any(p_names)
      and not (w.id = any(p_running))
@@ -4637,6 +4639,15 @@ $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_start(p_id text[], p_name text[], p_input text[], p_status text[], p_executor text, p_parent text[], p_parent_seq integer[], p_timeout_ms bigint[], p_max_recovery integer[])
  RETURNS TABLE(id text, name text, status text, executor_id text, output text, error text, deadline timestamp with time zone, created boolean)
+ LANGUAGE sql
+AS $function$
+  select * from tableos.wf_start(p_id, p_name, p_input, p_status, p_executor, p_parent,
+                                 p_parent_seq, p_timeout_ms, p_max_recovery,
+                                 array_fill(null::text, array[cardinality(p_id)]))
+$function$;
+
+CREATE OR REPLACE FUNCTION tableos.wf_start(p_id text[], p_name text[], p_input text[], p_status text[], p_executor text, p_parent text[], p_parent_seq integer[], p_timeout_ms bigint[], p_max_recovery integer[], p_trace text[])
+ RETURNS TABLE(id text, name text, status text, executor_id text, output text, error text, deadline timestamp with time zone, created boolean)
  LANGUAGE plpgsql
 AS $function$
 declare
@@ -4645,7 +4656,8 @@ declare
 begin
   with ins as (
     insert into tableos.workflow as w
-      (id, name, status, input, executor_id, parent_id, deadline, max_recovery_attempts)
+      (id, name, status, input, executor_id, parent_id, deadline, max_recovery_attempts,
+       trace_context)
     select u.id, u.name, u.status, u.input,
            case when u.status = 'pending' then p_executor end,
            u.parent,
@@ -4653,9 +4665,9 @@ begin
              least(case when u.tmo is not null then clock_timestamp() + make_interval(secs => u.tmo / 1000.0) end,
                    (select p.deadline from tableos.workflow p where p.id = u.parent))
            end,
-           u.maxrec
-      from unnest(p_id, p_name, p_input, p_status, p_parent, p_timeout_ms, p_max_recovery)
-           as u(id, name, input, status, parent, tmo, maxrec)
+           u.maxrec, u.trace
+      from unnest(p_id, p_name, p_input, p_status, p_parent, p_timeout_ms, p_max_recovery, p_trace)
+           as u(id, name, input, status, parent, tmo, maxrec, trace)
     on conflict on constraint workflow_pkey do nothing
     returning w.id, w.deadline
   )
@@ -4671,7 +4683,6 @@ begin
   end if;
 
   if cardinality(v_created) = cardinality(p_id) then
-    -- All new (the usual case): answer from what was inserted, without reading rows back.
     return query
     select c.id, null::text, null::text, null::text, null::text, null::text, c.deadline, true
       from unnest(v_created, v_deadline) as c(id, deadline);
@@ -4723,7 +4734,7 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION tableos.wf_take_run(p_id text, p_executor text, p_names text[])
- RETURNS TABLE(id text, name text, status text, input text, output text, error text, deadline timestamp with time zone, executor_id text, taken boolean, calls json)
+ RETURNS TABLE(id text, name text, status text, input text, output text, error text, deadline timestamp with time zone, executor_id text, taken boolean, calls json, trace_context text)
  LANGUAGE plpgsql
 AS $function$
 #variable_conflict use_column
@@ -4742,7 +4753,8 @@ begin
   return query
   select w.id, w.name, w.status, w.input, w.output, w.error, w.deadline, w.executor_id,
          coalesce(v_taken, false),
-         case when v_taken then tableos.wf_calls_json(w.id) end
+         case when v_taken then tableos.wf_calls_json(w.id) end,
+         w.trace_context
     from tableos.workflow w where w.id = p_id;
 end;
 $function$;

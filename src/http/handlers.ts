@@ -1,7 +1,9 @@
 // Serving a declared route: validate (done by fastify), claim the Idempotency-Key, start the
 // run, and answer with its output, its failure, or (Prefer: respond-async) where to find it.
+import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { faultPoint } from '../kernel/fault.js';
+import { contextOf, inSpan, rememberParent, SpanKind, traceparentOf } from '../kernel/tracing.js';
 import type { Workflow } from '../workflows/registry.js';
 import { runPath, type GatewayContext } from './context.js';
 import { HttpResponseSchemaError, HttpRunFailedError, HttpStatusError } from './errors.js';
@@ -30,12 +32,38 @@ export interface RunRequest {
   response: RouteDef['response'];
 }
 
-/** Starts (or finds, by Idempotency-Key) the run of one request and answers with it. */
-export async function serveRun(
+/**
+ * Starts (or finds, by Idempotency-Key) the run of one request and answers with it, inside a
+ * server span whose parent is the request's `traceparent`; the run starts under that span.
+ */
+export function serveRun(
   ctx: GatewayContext,
   req: FastifyRequest,
   reply: FastifyReply,
   r: RunRequest,
+): Promise<FastifyReply> {
+  const route = req.routeOptions.url ?? req.url;
+  return inSpan(
+    `${req.method} ${route}`,
+    {
+      kind: SpanKind.SERVER,
+      parent: contextOf(header(req, 'traceparent')),
+      attributes: { 'http.request.method': req.method, 'http.route': route },
+    },
+    async (span, traced) => {
+      const res = await startAndAnswer(ctx, req, reply, r, traced);
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      return res;
+    },
+  );
+}
+
+async function startAndAnswer(
+  ctx: GatewayContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  r: RunRequest,
+  traced: ReturnType<typeof contextOf>,
 ): Promise<FastifyReply> {
   const key = header(req, 'idempotency-key');
   let id: string | undefined;
@@ -43,6 +71,11 @@ export async function serveRun(
     id = runIdFor(r.idPrefix, key);
     await claimKey(ctx.kernel, { id, route: r.idPrefix, hash: requestHash(r.input), key });
     faultPoint('http:key-claimed');
+  }
+  if (traceparentOf(traced) !== null) {
+    // Traced: the run is named now, so that it starts as a child of the request's span.
+    id ??= crypto.randomUUID();
+    rememberParent(id, traced);
   }
   const handle = await ctx.workflows.start(r.workflow, r.args, id === undefined ? {} : { id });
   faultPoint('http:run-started');

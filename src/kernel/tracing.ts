@@ -1,6 +1,10 @@
 // OpenTelemetry spans for workflows and their calls, through @opentelemetry/api only: they
 // cost next to nothing and go nowhere unless the app registers an SDK's tracer provider.
 import {
+  context as activeContext,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -9,6 +13,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { errorMessage } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -36,9 +41,56 @@ export function rememberParent(runId: string, ctx: Context): void {
   parents.set(runId, ctx);
 }
 
-/** A run's span (a child of its parent run's when that started it here) and its context. */
-export function startRunSpan(name: string, id: string): { span: Span; ctx: Context } {
-  const parent = parents.get(id) ?? ROOT_CONTEXT;
+const w3c = new W3CTraceContextPropagator();
+
+/** The W3C traceparent of ctx's span; null when ctx holds no valid span. */
+export function traceparentOf(ctx: Context): string | null {
+  const span = trace.getSpan(ctx);
+  if (span === undefined || !isSpanContextValid(span.spanContext())) return null;
+  const carrier: Record<string, string> = {};
+  w3c.inject(ctx, carrier, defaultTextMapSetter);
+  return carrier.traceparent ?? null;
+}
+
+/** A context whose span is the remote one a traceparent names (ROOT when it is malformed). */
+export function contextOf(traceparent: string | null | undefined): Context {
+  if (traceparent === null || traceparent === undefined) return ROOT_CONTEXT;
+  return w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
+}
+
+/**
+ * The trace context to store with a run about to start: its parent's when it has one (a
+ * parent run, an HTTP request, the caller's active span), else that of a `start <name>` span
+ * made now as the root of the run's trace. Null when nothing is traced (no SDK registered),
+ * which costs one no-op span.
+ */
+export function startTraceContext(name: string, id: string): string | null {
+  const parent = parents.get(id) ?? activeContext.active();
+  const fromParent = traceparentOf(parent);
+  if (fromParent !== null) return fromParent;
+  const span = getTracer().startSpan(
+    `start ${name}`,
+    { kind: SpanKind.PRODUCER, attributes: { 'tableos.workflow.id': id } },
+    ROOT_CONTEXT,
+  );
+  span.end();
+  if (!isSpanContextValid(span.spanContext())) return null;
+  const ctx = trace.setSpan(ROOT_CONTEXT, span);
+  rememberParent(id, ctx);
+  return traceparentOf(ctx);
+}
+
+/**
+ * A run's span and its context: a child of the span it was started under (kept in memory when
+ * it started here, else read from the trace context stored with the run), so every attempt of
+ * a run, on any executor, is in one trace.
+ */
+export function startRunSpan(
+  name: string,
+  id: string,
+  stored?: string | null,
+): { span: Span; ctx: Context } {
+  const parent = parents.get(id) ?? contextOf(stored);
   parents.delete(id);
   const span = getTracer().startSpan(
     `workflow ${name}`,
@@ -74,3 +126,27 @@ export function endSpan(span: Span, err?: unknown, status?: string): void {
   }
   span.end();
 }
+
+/** Runs fn inside a span (a child of parent), ending it with fn's outcome. */
+export async function inSpan<T>(
+  name: string,
+  opts: { kind?: SpanKind; attributes?: Record<string, string | number>; parent?: Context },
+  fn: (span: Span, ctx: Context) => Promise<T>,
+): Promise<T> {
+  const parent = opts.parent ?? activeContext.active();
+  const span = getTracer().startSpan(
+    name,
+    { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes ?? {} },
+    parent,
+  );
+  try {
+    const out = await fn(span, trace.setSpan(parent, span));
+    span.end();
+    return out;
+  } catch (err) {
+    endSpan(span, err);
+    throw err;
+  }
+}
+
+export { SpanKind };

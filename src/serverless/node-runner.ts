@@ -10,6 +10,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
 import { PG, pgCode } from '../kernel/pg-codes.js';
 import { isConnectionLoss } from '../kernel/reconnect.js';
+import { inSpan } from '../kernel/tracing.js';
 import type { TaskInfo } from '../scheduler/types.js';
 import { DagError } from './errors.js';
 import { nodeContext, nodeOutcome } from './node-context.js';
@@ -40,8 +41,16 @@ export class NodeRunner {
   /** The scheduler handler of kind dag:<fn>. */
   async run(fn: RegisteredFn, payload: proc.NodeRef, task: TaskInfo): Promise<null> {
     const ref = { dag: payload.dag, node: payload.node, attempt: payload.attempt };
-    if (fn.kind === 'procedure') await this.runProcedure(fn, ref, task);
-    else await this.runStep(fn, ref, task);
+    const attributes = {
+      'tableos.dag.id': ref.dag,
+      'tableos.dag.node': ref.node,
+      'tableos.dag.attempt': ref.attempt,
+      'tableos.dag.fn': fn.name,
+      'tableos.task.id': String(task.id),
+    };
+    await inSpan(`dag node ${fn.name}`, { attributes }, () =>
+      fn.kind === 'procedure' ? this.runProcedure(fn, ref, task) : this.runStep(fn, ref, task),
+    );
     return null;
   }
 

@@ -62,8 +62,10 @@ export class Runner {
     recorded: Map<number, CallRow>,
     deadline: Date | null,
     deferredStart?: DeferredStart,
+    /** The trace context stored with the run, for a run started elsewhere. */
+    traceContext?: string | null,
   ): Running {
-    const traced = startRunSpan(def.name, id);
+    const traced = startRunSpan(def.name, id, traceContext);
     const ctx = new WorkflowContext(this.d.rt, id, def.name, recorded, traced.ctx);
     if (deferredStart) ctx.deferStart(deferredStart);
     const metrics = this.d.rt.metrics;

@@ -125,7 +125,15 @@ export class Workflows implements Runtime, RunObserver {
       resume: (run, calls) => {
         const def = this.registry.get(run.name);
         if (def && !this.runner.has(run.id)) {
-          this.runner.launch(def, run.id, deserialize(run.input) as unknown[], calls, run.deadline);
+          this.runner.launch(
+            def,
+            run.id,
+            deserialize(run.input) as unknown[],
+            calls,
+            run.deadline,
+            undefined,
+            run.trace_context,
+          );
         }
       },
     });

@@ -6,6 +6,7 @@ import type { Sql } from '../kernel/database.js';
 import { ClosedError } from '../kernel/errors.js';
 import { faultPoint } from '../kernel/fault.js';
 import { queryRows } from '../kernel/query.js';
+import { startTraceContext } from '../kernel/tracing.js';
 import { WorkflowHandle, type RunObserver } from './admin.js';
 import {
   UnknownWorkflowError,
@@ -46,6 +47,7 @@ interface TakenRow {
   executor_id: string | null;
   taken: boolean;
   calls: unknown;
+  trace_context: string | null;
 }
 
 const TAKE_SQL = 'select * from tableos.wf_take_run($1::text, $2::text, $3::text[])';
@@ -122,9 +124,17 @@ export class Starter {
     const runner = this.d.runner;
     if (runner.has(id)) return;
     const maxRecovery = def.options.maxRecoveryAttempts ?? 10;
-    if (o.generatedId === true && !enqueue && o.parent === undefined && o.timeoutMs === undefined) {
+    const traceContext = startTraceContext(def.name, id);
+    if (
+      o.generatedId === true &&
+      !enqueue &&
+      o.parent === undefined &&
+      o.timeoutMs === undefined &&
+      traceContext === null
+    ) {
       // A fresh random id cannot collide, so the run may begin at once and its row is
       // written with its first checkpoint; start() still returns only once it is durable.
+      // (A traced run is written by its start, which carries the trace context.)
       const r = runner.launch(def, id, list, new Map<number, CallRow>(), null, {
         id,
         name: def.name,
@@ -143,6 +153,7 @@ export class Starter {
       parentSeq: o.parentSeq ?? null,
       timeoutMs: o.timeoutMs ?? null,
       maxRecovery,
+      trace: traceContext,
     });
     if (!row.created && row.name !== def.name) {
       throw new WorkflowConflictError(
@@ -152,7 +163,7 @@ export class Starter {
     faultPoint('workflows:start-committed');
     if (enqueue || runner.has(id)) return;
     if (row.created) {
-      runner.launch(def, id, list, new Map<number, CallRow>(), row.deadline);
+      runner.launch(def, id, list, new Map<number, CallRow>(), row.deadline, undefined, traceContext);
     } else if (row.status === 'pending' && row.executor_id === me && me !== undefined) {
       // This executor's own run that is not running here: the start's first attempt
       // committed and its answer was lost with the connection. Run it from its history.
@@ -177,6 +188,8 @@ export class Starter {
       deserialize(row.input) as unknown[],
       callsFromJson(row.calls),
       row.deadline,
+      undefined,
+      row.trace_context,
     );
   }
 }

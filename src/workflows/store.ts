@@ -14,6 +14,8 @@ export interface StartItem {
   parentSeq: number | null;
   timeoutMs: number | null;
   maxRecovery: number;
+  /** W3C traceparent of the span the run starts under (null: not traced). */
+  trace: string | null;
 }
 
 /** For created runs only id, deadline and created are filled in. */
@@ -70,7 +72,7 @@ interface CommitRow {
 export type CommitResult = CommitRow | undefined;
 
 const START_SQL =
-  'select * from tableos.wf_start($1::text[], $2::text[], $3::text[], $4::text[], $5::text, $6::text[], $7::int[], $8::bigint[], $9::int[])';
+  'select * from tableos.wf_start($1::text[], $2::text[], $3::text[], $4::text[], $5::text, $6::text[], $7::int[], $8::bigint[], $9::int[], $10::text[])';
 const COMMIT_SQL =
   'select * from tableos.wf_commit($1::text, $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[])';
 
@@ -146,6 +148,7 @@ export class Store {
       items.map((i) => i.parentSeq),
       items.map((i) => i.timeoutMs),
       items.map((i) => i.maxRecovery),
+      items.map((i) => i.trace),
     ];
     const rows = await queryRows<StartResult>(this.sql, 'tableos.wf_start', START_SQL, params);
     faultPoint('workflows:start-batch-committed');

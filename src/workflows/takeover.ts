@@ -12,6 +12,7 @@ export interface ClaimedRun {
   status: string;
   input: string | null;
   deadline: Date | null;
+  trace_context: string | null;
 }
 
 /** A claimed run with its recorded calls (a JSON array; null when it is not to be resumed). */
