@@ -163,7 +163,15 @@ export class Starter {
     faultPoint('workflows:start-committed');
     if (enqueue || runner.has(id)) return;
     if (row.created) {
-      runner.launch(def, id, list, new Map<number, CallRow>(), row.deadline, undefined, traceContext);
+      runner.launch(
+        def,
+        id,
+        list,
+        new Map<number, CallRow>(),
+        row.deadline,
+        undefined,
+        traceContext,
+      );
     } else if (row.status === 'pending' && row.executor_id === me && me !== undefined) {
       // This executor's own run that is not running here: the start's first attempt
       // committed and its answer was lost with the connection. Run it from its history.
