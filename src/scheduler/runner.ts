@@ -9,7 +9,7 @@ import { Backoff, claiming, retried, unavailable } from './claims.js';
 import { TaskResultError } from './errors.js';
 import * as proc from './procedures.js';
 import type { ResultWaiter } from './results.js';
-import type { TaskHandler, TaskInfo, WorkerOptions } from './types.js';
+import type { TaskContext, TaskHandler, TaskInfo, WorkerOptions } from './types.js';
 
 const MAX_ERROR = 4000;
 
@@ -261,7 +261,7 @@ export class Runner {
       };
     } else {
       try {
-        const value = await handler(task.payload, task);
+        const value = await handler(task.payload, task, this.taskContext(task));
         outcome = { ...base, result: value === undefined ? null : toJson(value), error: null };
       } catch (err) {
         outcome = {
@@ -278,6 +278,18 @@ export class Runner {
    * Records an outcome; while the database stays away, keeps it and tries again, because the
    * task holds its slot until then. Only a defect (not a lost connection) drops it.
    */
+  /** The handler's context; its logger is made only when the handler asks for it. */
+  private taskContext(task: TaskInfo): TaskContext {
+    const parent = this.log;
+    let log: Logger | undefined;
+    return {
+      get log() {
+        log ??= parent.child({ task: task.id, queue: task.queue, kind: task.kind });
+        return log;
+      },
+    };
+  }
+
   private async record(outcome: proc.Outcome): Promise<void> {
     const backoff = new Backoff();
     for (;;) {

@@ -1,5 +1,6 @@
 // What the scheduler's calls return (camelCase, mapped from the rows in rows.ts) and the
 // options of its operations.
+import type { Logger } from '../kernel/logger.js';
 
 export type TaskState = 'queued' | 'assigned' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -138,4 +139,10 @@ export interface WorkerOptions {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type TaskHandler = (payload: any, task: TaskInfo) => unknown;
+export type TaskHandler = (payload: any, task: TaskInfo, ctx: TaskContext) => unknown;
+
+/** What a task's handler gets besides its payload and row. */
+export interface TaskContext {
+  /** The scheduler's logger with the task's id, queue and kind on every line. */
+  readonly log: Logger;
+}

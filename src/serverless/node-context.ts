@@ -1,6 +1,7 @@
 // What a node function is given (its context) and what is made of what it returns (its
 // output as JSON, and the nodes it spawns).
 import type { TransactionSql } from '../kernel/database.js';
+import type { Logger } from '../kernel/logger.js';
 import { DagInvalidError } from './errors.js';
 import { normalNode } from './graph.js';
 import { expansion, isExpansion, toJsonText } from './output.js';
@@ -12,7 +13,9 @@ export function nodeContext(
   ref: proc.NodeRef,
   b: proc.Begun,
   tx: TransactionSql | undefined,
+  parentLog: Logger,
 ): DagNodeContext {
+  let log: Logger | undefined;
   return {
     dagId: ref.dag,
     nodeId: ref.node,
@@ -25,6 +28,10 @@ export function nodeContext(
           `node ${ref.node} is a step and has no transaction; register its function with kind: 'procedure'`,
         );
       return tx;
+    },
+    get log(): Logger {
+      log ??= parentLog.child({ dag: ref.dag, node: ref.node, attempt: ref.attempt });
+      return log;
     },
     spawn: expansion,
   };

@@ -30,7 +30,7 @@ export class NodeRunner {
     private readonly fns: FnRegistry,
     private readonly log: Logger,
   ) {
-    this.batch = new ProcedureBatch(os, fns);
+    this.batch = new ProcedureBatch(os, fns, log);
   }
 
   /** Resolves when no procedure batch is queued or in flight. */
@@ -84,7 +84,11 @@ export class NodeRunner {
     faultPoint('serverless:node-begun');
     let out: Omit<proc.Finished, 'ref'>;
     try {
-      out = nodeOutcome(this.fns, ref, await fn.impl(nodeContext(ref, b, undefined), ...b.args));
+      out = nodeOutcome(
+        this.fns,
+        ref,
+        await fn.impl(nodeContext(ref, b, undefined, this.log), ...b.args),
+      );
     } catch (err) {
       await this.failed(ref, err);
       return;

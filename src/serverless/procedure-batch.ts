@@ -4,6 +4,7 @@
 // ready) before the one COMMIT. Each node's writes still commit with its own record.
 import { Batcher, type BatchOutcome } from '../kernel/batcher.js';
 import { faultPoint } from '../kernel/fault.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { TaskInfo } from '../scheduler/types.js';
 import { nodeContext, nodeOutcome } from './node-context.js';
@@ -25,6 +26,7 @@ export class ProcedureBatch {
   constructor(
     private readonly os: Kernel,
     private readonly fns: FnRegistry,
+    private readonly log: Logger,
   ) {
     // A failed batch (a node's error, a spawn refused in SQL) runs each node alone.
     this.batcher = Batcher.settling((items) => this.run(items), {
@@ -74,7 +76,11 @@ export class ProcedureBatch {
           if (!b.runnable) continue;
           const { fn, ref } = items[i]!;
           faultPoint('serverless:node-begun');
-          const out = nodeOutcome(this.fns, ref, await fn.impl(nodeContext(ref, b, tx), ...b.args));
+          const out = nodeOutcome(
+            this.fns,
+            ref,
+            await fn.impl(nodeContext(ref, b, tx, this.log), ...b.args),
+          );
           done.push({ ref, ...out });
           results[i] = { ran: true };
         }

@@ -1,4 +1,5 @@
 // What the serverless service's calls take and return (camelCase, mapped from rows in rows.ts).
+import type { Logger } from '../kernel/logger.js';
 import type { TransactionSql } from '../kernel/database.js';
 
 export type DagStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'timed_out';
@@ -27,6 +28,8 @@ export interface DagNodeContext {
   readonly parents: { id: string; status: DagNodeStatus; error: string | null }[];
   /** The node's transaction (procedure nodes only; a step node throws on access). */
   readonly tx: TransactionSql;
+  /** The serverless service's logger with the dag, node and attempt on every line. */
+  readonly log: Logger;
   /** Returns new child nodes made from this node's result, and optionally a fan-in over them. */
   spawn(children: DagSpawn): DagExpansion;
 }

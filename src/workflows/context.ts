@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { TransactionSql } from '../kernel/database.js';
 import type { DatabaseUnavailableError } from '../kernel/errors.js';
+import type { Logger } from '../kernel/logger.js';
 import { startChild, type ChildHandle } from './child-call.js';
 import { durableSleep, durableWait, type DurableWaitOptions } from './durable-wait.js';
 import { WorkflowArgumentError } from './errors.js';
@@ -30,6 +31,7 @@ export type { DurableWaitOptions } from './durable-wait.js';
 
 export class WorkflowContext {
   private readonly run: RunState;
+  private logger: Logger | undefined;
 
   constructor(
     rt: Runtime,
@@ -39,6 +41,18 @@ export class WorkflowContext {
     trace?: TraceContext,
   ) {
     this.run = new RunState(rt, workflowId, workflowName, recorded, trace);
+  }
+
+  /**
+   * The node's logger with this run's id and workflow name on every line (and the executor's
+   * id, as on all of the node's lines). Lines are written again when a recovered run replays.
+   */
+  get log(): Logger {
+    this.logger ??= this.run.rt.log.child({
+      workflow: this.workflowId,
+      workflowName: this.workflowName,
+    });
+    return this.logger;
   }
 
   /** The position the next call will get; also a stable key for idempotent sends. */
