@@ -27,6 +27,8 @@ beforeAll(async () => {
       DATABASE_URL: url,
       TABLEOS_LOG_LEVEL: 'silent',
       DAG_SHARDS: 'there',
+      // A lapsed lease would make it dead to the dispatcher and its nodes run here.
+      DAG_LEASE_MS: '10000',
       DAG_LOG: undefined,
     },
   });
